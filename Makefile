@@ -1,0 +1,62 @@
+# airyard — the table of contents. Each target prints its phases; the work is in hack/.
+# `make up` brings the platform up on a local kind cluster; `make test` runs the tests.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(CURDIR)/.bin:$(CURDIR)/.venv/bin:$(PATH)
+PYTEST := .venv/bin/pytest
+# Extra pytest arguments, e.g. make e2e PYTEST_ARGS="-k kafka"
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+##@ Set-up
+.PHONY: tools docker base-images venv lock
+tools: ## Pinned kind, helm, kubectl, skaffold, kubeconform into .bin/ (built from Go modules if needed)
+	@hack/tools.sh
+docker: ## A working Docker engine (installs docker.io, starts dockerd, fixes --privileged)
+	@hack/docker/ensure.sh
+base-images: docker ## Upstream base images (debian:bookworm-slim) built from Debian packages when they cannot be pulled
+	@hack/images/base-images.sh
+venv: ## Python environment for tests and linters in .venv/ (from requirements/dev.lock)
+	@hack/venv.sh
+lock: ## Re-resolve the Python lock files after editing a requirements *.in file
+	@hack/lock.sh
+
+##@ Cluster
+.PHONY: cluster down node-image images load-images
+node-image: docker ## The offline kind node image (Kubernetes built from the Go module proxy)
+	@hack/cluster/node-image.sh
+cluster: ## Create the single-node kind cluster `airyard`
+	@hack/cluster/up.sh
+down: ## Delete the kind cluster (built images and caches are kept)
+	@hack/cluster/down.sh
+images: base-images ## Build every image under images/ (IMAGES="a b" for some)
+	@hack/images/build.sh $(IMAGES)
+load-images: images ## Build the images and load them into the cluster
+	@hack/images/load.sh $(IMAGES)
+
+##@ Platform
+.PHONY: up ui
+up: ## From nothing to a running platform on kind
+	@hack/up.sh
+ui: ## Port-forward the Airflow UI to localhost:8080
+	@hack/ui.sh
+
+##@ Tests
+.PHONY: test lint unit chart e2e bench
+test: lint unit chart ## Everything that needs no cluster: lint, unit and chart tests
+lint: venv ## ruff (lint and format check)
+	@echo "==> lint"
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+unit: venv ## Unit tests (tests/unit)
+	@echo "==> unit tests"
+	@$(PYTEST) tests/unit $(PYTEST_ARGS)
+chart: venv tools ## Chart tests (tests/chart): render, schema-validate, assert
+	@echo "==> chart tests"
+	@$(PYTEST) tests/chart $(PYTEST_ARGS)
+e2e: venv cluster load-images ## End-to-end tests on the kind cluster (tests/e2e)
+	@echo "==> e2e tests"
+	@$(PYTEST) tests/e2e $(PYTEST_ARGS)

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# make images: build images/<name>/ as airyard/<name>:<VERSION> (all, or the names given).
+source "$(dirname "$0")/../lib.sh"
+source "$ROOT/hack/images/docker-build.sh"
+TAG=$(cat "$ROOT/VERSION")
+
+names=("$@")
+if (( ${#names[@]} == 0 )); then
+  for d in "$ROOT"/images/*/Dockerfile; do names+=("$(basename "$(dirname "$d")")"); done
+fi
+phase "images (airyard/*:$TAG)"
+[[ -n $(ca_bundle) ]] && info "extra CA bundle for builds: $(ca_bundle) (a BuildKit secret, not kept in images)"
+for n in "${names[@]}"; do
+  [[ -f $ROOT/images/$n/Dockerfile ]] || die "no image images/$n"
+  run_logged "image-$n" docker_build --progress=plain -t "airyard/$n:$TAG" "$ROOT/images/$n"
+  info "airyard/$n:$TAG $(docker image inspect -f '{{.Size}}' "airyard/$n:$TAG" | numfmt --to=iec)"
+done

@@ -1,0 +1,115 @@
+"""Small kubectl wrapper for the e2e tests: the tests drive the cluster the way a user does."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE_TAG = (REPO / "VERSION").read_text().strip()
+
+
+def image(name: str) -> str:
+    """The reference of an image built from images/<name>/."""
+    return f"airyard/{name}:{IMAGE_TAG}"
+
+
+def kubectl(*args: str, input: str | None = None, check: bool = True, timeout: float = 300) -> str:
+    proc = subprocess.run(["kubectl", *args], input=input, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def get(kind: str, name: str = "", namespace: str | None = None) -> dict[str, Any]:
+    ns = ["-n", namespace] if namespace else []
+    return json.loads(kubectl("get", kind, *([name] if name else []), *ns, "-o", "json"))
+
+
+def apply(*objects: dict[str, Any], namespace: str | None = None) -> None:
+    ns = ["-n", namespace] if namespace else []
+    kubectl("apply", *ns, "-f", "-", input=yaml.safe_dump_all(objects))
+
+
+def wait_until(what: str, predicate: Callable[[], bool], timeout: float = 180, interval: float = 2) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def pod_phase(name: str, namespace: str) -> str:
+    out = kubectl("get", "pod", name, "-n", namespace, "-o", "jsonpath={.status.phase}", check=False)
+    return out.strip()
+
+
+def wait_pod_phase(name: str, namespace: str, phases: set[str], timeout: float = 180) -> str:
+    wait_until(f"pod {namespace}/{name} in {sorted(phases)}", lambda: pod_phase(name, namespace) in phases, timeout)
+    return pod_phase(name, namespace)
+
+
+def logs(name: str, namespace: str, container: str | None = None) -> str:
+    return kubectl("logs", name, "-n", namespace, *(["-c", container] if container else []))
+
+
+def pod(
+    name: str,
+    command: list[str],
+    *,
+    image_name: str = "toolbox",
+    restart: str = "Never",
+    volumes: list[dict[str, Any]] | None = None,
+    mounts: list[dict[str, Any]] | None = None,
+    labels: dict[str, str] | None = None,
+    ports: list[int] | None = None,
+) -> dict[str, Any]:
+    """A restricted-PSS pod running one command from one of our images."""
+    container: dict[str, Any] = {
+        "name": "main",
+        "image": image(image_name),
+        "imagePullPolicy": "IfNotPresent",
+        "command": command,
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "runAsNonRoot": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": mounts or [],
+        "ports": [{"containerPort": p} for p in ports or []],
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels or {"app": name}},
+        "spec": {"restartPolicy": restart, "containers": [container], "volumes": volumes or []},
+    }
+
+
+@contextmanager
+def port_forward(target: str, namespace: str, remote_port: int) -> Iterator[int]:
+    """kubectl port-forward to a free local port; yields the local port."""
+    proc = subprocess.Popen(
+        ["kubectl", "port-forward", "-n", namespace, target, f":{remote_port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # "Forwarding from 127.0.0.1:NNNNN -> 8080"
+        if "Forwarding from" not in line:
+            raise RuntimeError(f"port-forward failed: {line}{proc.stderr.read() if proc.stderr else ''}")
+        yield int(line.split(":")[1].split()[0])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
