@@ -1,0 +1,46 @@
+{{/* Names and labels. Every object of every airyard chart is named and labelled here. */}}
+
+{{- define "airyard.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* <release>-<chart>, or just the release when it already contains the chart name. */}}
+{{- define "airyard.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "airyard.name" . -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "airyard.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "airyard.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "airyard.labels" -}}
+{{ include "airyard.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | default .Chart.Version | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: airyard
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{/* The label a pod carries to be let in by this chart's NetworkPolicy. */}}
+{{- define "airyard.clientLabel" -}}
+{{ include "airyard.fullname" . }}-client
+{{- end -}}
+
+{{/* image: {repository, tag} -> "repository:tag" */}}
+{{- define "airyard.image" -}}
+{{- printf "%s:%s" .repository (.tag | toString) -}}
+{{- end -}}
+
+{{- define "airyard.toolboxImage" -}}
+{{- (.Values.global).toolboxImage | default "airyard/toolbox:0.1.0" -}}
+{{- end -}}

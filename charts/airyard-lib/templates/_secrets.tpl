@@ -1,0 +1,91 @@
+{{/*
+Generated credentials, created once by a Job and never changed (see airyard_toolbox.secrets).
+Templates cannot generate them: a random value changes on every render, so every GitOps sync would
+roll every password. The Job's name carries a hash of its spec, so a changed spec runs a new Job
+(Jobs are immutable) and an unchanged one is left alone by upgrades and syncs.
+
+Call with (dict "ctx" . "spec" (dict "secrets" (list ...))).
+*/}}
+{{- define "airyard.secretsJob" -}}
+{{- $ctx := .ctx -}}
+{{- $fullname := include "airyard.fullname" $ctx -}}
+{{- $spec := merge (dict "labels" (dict "app.kubernetes.io/instance" $ctx.Release.Name "app.kubernetes.io/part-of" "airyard")) .spec -}}
+{{- $specJson := toJson $spec -}}
+{{- $name := printf "%s-secrets-%s" ($fullname | trunc 46 | trimSuffix "-") ($specJson | sha256sum | trunc 8) -}}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ $fullname }}-secrets
+  labels:
+    {{- include "airyard.labels" $ctx | nindent 4 }}
+automountServiceAccountToken: false
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ $fullname }}-secrets
+  labels:
+    {{- include "airyard.labels" $ctx | nindent 4 }}
+rules:
+  # create cannot be limited to names; get can, and is limited to the Secrets of the spec.
+  - apiGroups: [""]
+    resources: [secrets]
+    verbs: [create]
+  - apiGroups: [""]
+    resources: [secrets]
+    verbs: [get]
+    resourceNames:
+      {{- range $spec.secrets }}
+      - {{ .name }}
+      {{- range $key, $ref := (.from | default dict) }}
+      - {{ (splitList "/" $ref) | first }}
+      {{- end }}
+      {{- end }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ $fullname }}-secrets
+  labels:
+    {{- include "airyard.labels" $ctx | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: {{ $fullname }}-secrets
+subjects:
+  - kind: ServiceAccount
+    name: {{ $fullname }}-secrets
+    namespace: {{ $ctx.Release.Namespace }}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ $name }}
+  labels:
+    {{- include "airyard.labels" $ctx | nindent 4 }}
+    app.kubernetes.io/component: secrets
+spec:
+  backoffLimit: 6
+  template:
+    metadata:
+      labels:
+        {{- include "airyard.labels" $ctx | nindent 8 }}
+        app.kubernetes.io/component: secrets
+    spec:
+      serviceAccountName: {{ $fullname }}-secrets
+      automountServiceAccountToken: true
+      restartPolicy: OnFailure
+      securityContext:
+        {{- include "airyard.podSecurityContext" (dict "uid" 10001) | nindent 8 }}
+      containers:
+        - name: secrets
+          image: {{ include "airyard.toolboxImage" $ctx }}
+          imagePullPolicy: IfNotPresent
+          command: [python3, -m, airyard_toolbox.secrets, --namespace, {{ $ctx.Release.Namespace }}]
+          args: [--spec, {{ $specJson | quote }}]
+          securityContext:
+            {{- include "airyard.containerSecurityContext" $ctx | nindent 12 }}
+          resources:
+            requests: {cpu: 10m, memory: 32Mi}
+            limits: {memory: 96Mi}
+{{- end -}}

@@ -1,0 +1,123 @@
+"""Create a chart's generated Secrets once, and never change them afterwards.
+
+Charts cannot generate credentials themselves without breaking GitOps: a random value in a
+template changes on every render, so every Argo CD or Flux sync would roll every password. The
+charts therefore render a Job that runs this module. It creates each Secret that does not exist
+yet and leaves existing ones untouched, so `helm upgrade`, re-syncs and re-runs are no-ops.
+
+A spec (JSON, from the chart) lists the Secrets to ensure:
+
+    {"secrets": [{"name": "pg-auth",
+                  "generate": {"password": 32},
+                  "template": {"uri": "postgresql://app:{password}@pg:5432/app"},
+                  "from": {"superuser-password": "pg-admin/password"}}]}
+
+`generate` makes random values of the given length; `from` copies a key of another Secret
+(created earlier in the list or by the user); `template` formats a value from the keys so far.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import secrets
+import string
+import sys
+from typing import Any
+from urllib.parse import quote
+
+from airyard_toolbox.kubeapi import ApiError, KubeApi
+
+ALPHABET = string.ascii_letters + string.digits
+
+
+def generate(length: int) -> str:
+    """A random value of letters and digits: safe in URLs, shells and config files."""
+    if length < 16:
+        raise ValueError(f"generated values must be at least 16 characters, not {length}")
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def build_data(spec: dict[str, Any], read_key: Any) -> dict[str, str]:
+    """The string data of one Secret. `read_key(secret, key)` reads another Secret's key."""
+    data: dict[str, str] = {}
+    for key, length in spec.get("generate", {}).items():
+        data[key] = generate(int(length))
+    for key, ref in spec.get("from", {}).items():
+        secret_name, _, other_key = ref.partition("/")
+        data[key] = read_key(secret_name, other_key)
+    values = {**spec.get("values", {}), **data}
+    # Templates see every value URL-quoted as "<key>_q" too, for connection URIs.
+    quoted = {f"{k}_q": quote(v, safe="") for k, v in values.items()}
+    for key, template in spec.get("template", {}).items():
+        data[key] = template.format(**values, **quoted)
+    data.update(spec.get("values", {}))
+    return data
+
+
+class SecretStore:
+    def __init__(self, api: KubeApi, namespace: str) -> None:
+        self.api = api
+        self.namespace = namespace
+        self.path = f"/api/v1/namespaces/{namespace}/secrets"
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self.api.request("GET", f"{self.path}/{name}")
+        except ApiError as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def read_key(self, name: str, key: str) -> str:
+        secret = self.get(name)
+        if secret is None or key not in secret.get("data", {}):
+            raise SystemExit(f"Secret {self.namespace}/{name} has no key {key!r}")
+        return base64.b64decode(secret["data"][key]).decode()
+
+    def create(self, name: str, data: dict[str, str], labels: dict[str, str]) -> bool:
+        """Create the Secret; False when it already exists (another run won the race)."""
+        body = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "labels": labels},
+            "type": "Opaque",
+            "stringData": data,
+        }
+        try:
+            self.api.request("POST", self.path, body)
+        except ApiError as err:
+            if err.status == 409:
+                return False
+            raise
+        return True
+
+
+def ensure(store: SecretStore, spec: dict[str, Any]) -> list[str]:
+    """Create the missing Secrets of a spec; returns the names created."""
+    created = []
+    labels = spec.get("labels", {})
+    for secret in spec["secrets"]:
+        if store.get(secret["name"]) is not None:
+            print(f"secret {secret['name']}: exists, kept")
+            continue
+        data = build_data(secret, store.read_key)
+        if store.create(secret["name"], data, {**labels, **secret.get("labels", {})}):
+            created.append(secret["name"])
+            print(f"secret {secret['name']}: created ({', '.join(sorted(data))})")
+    return created
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--namespace", required=True)
+    parser.add_argument("--spec", required=True, help="the spec, as JSON")
+    args = parser.parse_args(argv)
+    spec = json.loads(args.spec)
+    ensure(SecretStore(KubeApi.in_cluster(), args.namespace), spec)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

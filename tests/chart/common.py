@@ -1,0 +1,60 @@
+"""Checks every airyard service chart must pass; each chart's test module applies them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.chart.helm import HelmError, find, render, render_raw, search
+
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job", "CronJob", "DaemonSet"}
+
+
+def pod_specs(docs: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    specs = []
+    for d in docs:
+        if d["kind"] in WORKLOAD_KINDS:
+            template = d["spec"]["jobTemplate"]["spec"]["template"] if d["kind"] == "CronJob" else d["spec"]["template"]
+            specs.append((f"{d['kind']}/{d['metadata']['name']}", template["spec"]))
+    return specs
+
+
+def assert_restricted(docs: list[dict[str, Any]]) -> None:
+    """Every pod meets the restricted Pod Security Standard and has resources."""
+    for name, spec in pod_specs(docs):
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", name
+        for c in spec.get("initContainers", []) + spec["containers"]:
+            sc = c["securityContext"]
+            assert sc["allowPrivilegeEscalation"] is False, f"{name}/{c['name']}"
+            assert sc["capabilities"]["drop"] == ["ALL"], f"{name}/{c['name']}"
+            assert c["resources"]["limits"]["memory"], f"{name}/{c['name']} has no memory limit"
+            assert c["imagePullPolicy"] == "IfNotPresent", f"{name}/{c['name']}"
+
+
+def assert_deterministic(chart: str, values: dict[str, Any] | None = None) -> None:
+    assert render_raw(chart, values) == render_raw(chart, values)
+
+
+def assert_rejects(chart: str, values: dict[str, Any], *fragments: str) -> None:
+    """Helm refuses the values, and its message names what is wrong."""
+    with pytest.raises(HelmError) as err:
+        render(chart, values)
+    for fragment in fragments:
+        assert fragment in err.value.stderr, err.value.stderr
+
+
+def secrets_job_spec(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    import json
+
+    job = next(
+        d
+        for d in docs
+        if d["kind"] == "Job" and d["metadata"]["labels"].get("app.kubernetes.io/component") == "secrets"
+    )
+    args = search("spec.template.spec.containers[0].args", job)
+    return json.loads(args[args.index("--spec") + 1])
+
+
+__all__ = ["assert_deterministic", "assert_rejects", "assert_restricted", "find", "render", "secrets_job_spec"]

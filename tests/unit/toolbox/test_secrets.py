@@ -1,0 +1,68 @@
+"""airyard_toolbox.secrets: what a chart's secrets Job writes, and that it never overwrites."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from airyard_toolbox import secrets
+
+
+class MemoryStore(secrets.SecretStore):
+    """The Secret store over a dict: the API calls are exercised on the cluster (tests/e2e)."""
+
+    def __init__(self, existing: dict[str, dict[str, str]] | None = None) -> None:
+        self.data = dict(existing or {})
+        self.namespace = "test"
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        return {"data": {}} if name in self.data else None
+
+    def read_key(self, name: str, key: str) -> str:
+        return self.data[name][key]
+
+    def create(self, name: str, data: dict[str, str], labels: dict[str, str]) -> bool:
+        self.data[name] = data
+        return True
+
+
+def test_generated_values_are_long_random_and_url_safe() -> None:
+    values = {secrets.generate(32) for _ in range(50)}
+    assert len(values) == 50
+    assert all(len(v) == 32 and v.isalnum() for v in values)
+    with pytest.raises(ValueError, match="at least 16"):
+        secrets.generate(8)
+
+
+def test_connection_uri_is_built_from_a_generated_password() -> None:
+    store = MemoryStore()
+    spec = {
+        "secrets": [
+            {"name": "auth", "generate": {"password": 24}},
+            {
+                "name": "conn",
+                "from": {"password": "auth/password"},
+                "values": {"host": "db"},
+                "template": {"uri": "postgresql://app:{password_q}@{host}:5432/app"},
+            },
+        ]
+    }
+    assert secrets.ensure(store, spec) == ["auth", "conn"]
+    password = store.data["auth"]["password"]
+    assert store.data["conn"]["password"] == password
+    assert store.data["conn"]["host"] == "db"
+    assert store.data["conn"]["uri"] == f"postgresql://app:{password}@db:5432/app"
+
+
+def test_templates_quote_values_for_urls() -> None:
+    data = secrets.build_data({"values": {"user": "a@b"}, "template": {"uri": "x://{user_q}@h"}}, lambda name, key: "")
+    assert data["uri"] == "x://a%40b@h"
+    assert unquote(data["uri"].split("//")[1].split("@h")[0]) == "a@b"
+
+
+def test_existing_secrets_are_kept_as_they_are() -> None:
+    store = MemoryStore({"auth": {"password": "chosen-by-the-user"}})
+    created = secrets.ensure(store, {"secrets": [{"name": "auth", "generate": {"password": 32}}]})
+    assert created == []
+    assert store.data["auth"] == {"password": "chosen-by-the-user"}
