@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -113,3 +115,63 @@ def port_forward(target: str, namespace: str, remote_port: int) -> Iterator[int]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def helm(*args: str, timeout: float = 900) -> str:
+    proc = subprocess.run(["helm", *args], capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"helm {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def helm_install(
+    chart: str, release: str, namespace: str, values: dict[str, Any] | None = None, timeout: str = "10m"
+) -> None:
+    """`helm upgrade --install --wait` of charts/<chart> with the given values."""
+    helm("dependency", "build", "--skip-refresh", str(REPO / "charts" / chart))
+    helm(
+        "upgrade",
+        "--install",
+        release,
+        str(REPO / "charts" / chart),
+        "-n",
+        namespace,
+        "--wait",
+        "--timeout",
+        timeout,
+        *_values_args(values),
+    )
+
+
+def _values_args(values: dict[str, Any] | None) -> list[str]:
+    if not values:
+        return []
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        yaml.safe_dump(values, f)
+    return ["-f", f.name]
+
+
+def secret_value(name: str, key: str, namespace: str) -> str:
+    return base64.b64decode(get("secret", name, namespace)["data"][key]).decode()
+
+
+def run_script(
+    namespace: str,
+    name: str,
+    script: str,
+    *,
+    labels: dict[str, str] | None = None,
+    env: list[dict[str, Any]] | None = None,
+    image_name: str = "toolbox",
+    timeout: float = 300,
+) -> str:
+    """Run a Python script in a pod of our image to completion; returns its output, raises on failure."""
+    manifest = pod(name, ["python3", "-c", script], image_name=image_name, labels={"app": name, **(labels or {})})
+    manifest["spec"]["containers"][0]["env"] = env or []
+    apply(manifest, namespace=namespace)
+    phase = wait_pod_phase(name, namespace, {"Succeeded", "Failed"}, timeout)
+    out = logs(name, namespace)
+    kubectl("delete", "pod", name, "-n", namespace, "--wait=false", check=False)
+    if phase != "Succeeded":
+        raise AssertionError(f"pod {name} failed:\n{out}")
+    return out
