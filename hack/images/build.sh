@@ -12,6 +12,9 @@ phase "images (airyard/*:$TAG)"
 [[ -n $(ca_bundle) ]] && info "extra CA bundle for builds: $(ca_bundle) (a BuildKit secret, not kept in images)"
 for n in "${names[@]}"; do
   [[ -f $ROOT/images/$n/Dockerfile ]] || die "no image images/$n"
-  run_logged "image-$n" docker_build --progress=plain -t "airyard/$n:$TAG" "$ROOT/images/$n"
+  # A Dockerfile may name another build context ("# airyard:context=../.."), relative to its folder.
+  ctx=$(sed -n 's/^# airyard:context=\([^ ]*\).*/\1/p' "$ROOT/images/$n/Dockerfile")
+  run_logged "image-$n" docker_build --progress=plain -f "$ROOT/images/$n/Dockerfile" -t "airyard/$n:$TAG" \
+    "$ROOT/images/$n/${ctx:-.}"
   info "airyard/$n:$TAG $(docker image inspect -f '{{.Size}}' "airyard/$n:$TAG" | numfmt --to=iec)"
 done

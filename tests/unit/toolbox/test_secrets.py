@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 from urllib.parse import unquote
 
@@ -66,3 +68,24 @@ def test_existing_secrets_are_kept_as_they_are() -> None:
     created = secrets.ensure(store, {"secrets": [{"name": "auth", "generate": {"password": 32}}]})
     assert created == []
     assert store.data["auth"] == {"password": "chosen-by-the-user"}
+
+
+def test_fernet_keys_are_valid_32_byte_keys() -> None:
+    key = secrets.generate("fernet")
+    assert len(base64.urlsafe_b64decode(key)) == 32
+
+
+def test_json_documents_format_their_string_leaves() -> None:
+    data = secrets.build_data(
+        {
+            "values": {"host": "kafka:9092"},
+            "generate": {"password": 16},
+            "json": {"conn": {"conn_type": "kafka", "port": 9092, "extra": {"bootstrap.servers": "{host}"}}},
+        },
+        lambda name, key: "",
+    )
+    assert json.loads(data["conn"]) == {
+        "conn_type": "kafka",
+        "port": 9092,
+        "extra": {"bootstrap.servers": "kafka:9092"},
+    }

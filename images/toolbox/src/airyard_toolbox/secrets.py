@@ -12,8 +12,10 @@ A spec (JSON, from the chart) lists the Secrets to ensure:
                   "template": {"uri": "postgresql://app:{password}@pg:5432/app"},
                   "from": {"superuser-password": "pg-admin/password"}}]}
 
-`generate` makes random values of the given length; `from` copies a key of another Secret
-(created earlier in the list or by the user); `template` formats a value from the keys so far.
+`generate` makes random values of the given length (or a Fernet key, for "fernet"); `from`
+copies a key of another Secret (created earlier in the list or by the user); `values` are plain;
+`template` formats a value from the keys so far (each also URL-quoted as `<key>_q`); `json`
+renders a JSON document whose string leaves are such templates (Airflow connections).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import secrets
 import string
 import sys
@@ -32,8 +35,11 @@ from airyard_toolbox.kubeapi import ApiError, KubeApi
 ALPHABET = string.ascii_letters + string.digits
 
 
-def generate(length: int) -> str:
-    """A random value of letters and digits: safe in URLs, shells and config files."""
+def generate(kind: int | str) -> str:
+    """A random value of letters and digits (safe in URLs, shells and config files), or a Fernet key."""
+    if kind == "fernet":
+        return base64.urlsafe_b64encode(os.urandom(32)).decode()
+    length = int(kind)
     if length < 16:
         raise ValueError(f"generated values must be at least 16 characters, not {length}")
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
@@ -42,8 +48,8 @@ def generate(length: int) -> str:
 def build_data(spec: dict[str, Any], read_key: Any) -> dict[str, str]:
     """The string data of one Secret. `read_key(secret, key)` reads another Secret's key."""
     data: dict[str, str] = {}
-    for key, length in spec.get("generate", {}).items():
-        data[key] = generate(int(length))
+    for key, kind in spec.get("generate", {}).items():
+        data[key] = generate(kind)
     for key, ref in spec.get("from", {}).items():
         secret_name, _, other_key = ref.partition("/")
         data[key] = read_key(secret_name, other_key)
@@ -52,8 +58,20 @@ def build_data(spec: dict[str, Any], read_key: Any) -> dict[str, str]:
     quoted = {f"{k}_q": quote(v, safe="") for k, v in values.items()}
     for key, template in spec.get("template", {}).items():
         data[key] = template.format(**values, **quoted)
+    for key, document in spec.get("json", {}).items():
+        data[key] = json.dumps(_format_leaves(document, {**values, **quoted}), sort_keys=True)
     data.update(spec.get("values", {}))
     return data
+
+
+def _format_leaves(document: Any, values: dict[str, str]) -> Any:
+    if isinstance(document, str):
+        return document.format(**values)
+    if isinstance(document, dict):
+        return {k: _format_leaves(v, values) for k, v in document.items()}
+    if isinstance(document, list):
+        return [_format_leaves(v, values) for v in document]
+    return document
 
 
 class SecretStore:
