@@ -28,6 +28,11 @@ class MemoryStore(secrets.SecretStore):
         self.data[name] = data
         return True
 
+    def replace(self, name: str, data: dict[str, str], labels: dict[str, str]) -> bool:
+        changed = self.data[name] != data
+        self.data[name] = data
+        return changed
+
 
 def test_generated_values_are_long_random_and_url_safe() -> None:
     values = {secrets.generate(32) for _ in range(50)}
@@ -89,3 +94,16 @@ def test_json_documents_format_their_string_leaves() -> None:
         "port": 9092,
         "extra": {"bootstrap.servers": "kafka:9092"},
     }
+
+
+def test_derived_secrets_follow_their_spec_while_generated_ones_stay() -> None:
+    store = MemoryStore({"auth": {"password": "p"}, "conn": {"url": "old"}})
+    spec = {
+        "secrets": [
+            {"name": "auth", "generate": {"password": 32}},
+            {"name": "conn", "from": {"password": "auth/password"}, "template": {"url": "x://:{password}@new"}},
+        ]
+    }
+    secrets.ensure(store, spec)
+    assert store.data["auth"] == {"password": "p"}
+    assert store.data["conn"] == {"password": "p", "url": "x://:p@new"}

@@ -16,6 +16,10 @@ A spec (JSON, from the chart) lists the Secrets to ensure:
 copies a key of another Secret (created earlier in the list or by the user); `values` are plain;
 `template` formats a value from the keys so far (each also URL-quoted as `<key>_q`); `json`
 renders a JSON document whose string leaves are such templates (Airflow connections).
+
+A Secret with generated keys is created once and then never touched. A Secret made only of
+derived values (`from`, `values`, `template`, `json`: connection Secrets) is re-derived on every
+run and replaced when it differs, so a changed spec (a new connection) reaches it.
 """
 
 from __future__ import annotations
@@ -94,6 +98,22 @@ class SecretStore:
             raise SystemExit(f"Secret {self.namespace}/{name} has no key {key!r}")
         return base64.b64decode(secret["data"][key]).decode()
 
+    def replace(self, name: str, data: dict[str, str], labels: dict[str, str]) -> bool:
+        """Replace the Secret's data; False when it already holds exactly this data."""
+        current = self.get(name) or {}
+        encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+        if current.get("data") == encoded:
+            return False
+        body = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "labels": labels, "resourceVersion": current["metadata"]["resourceVersion"]},
+            "type": "Opaque",
+            "data": encoded,
+        }
+        self.api.request("PUT", f"{self.path}/{name}", body)
+        return True
+
     def create(self, name: str, data: dict[str, str], labels: dict[str, str]) -> bool:
         """Create the Secret; False when it already exists (another run won the race)."""
         body = {
@@ -117,13 +137,17 @@ def ensure(store: SecretStore, spec: dict[str, Any]) -> list[str]:
     created = []
     labels = spec.get("labels", {})
     for secret in spec["secrets"]:
-        if store.get(secret["name"]) is not None:
-            print(f"secret {secret['name']}: exists, kept")
+        name, secret_labels = secret["name"], {**labels, **secret.get("labels", {})}
+        exists = store.get(name) is not None
+        if exists and "generate" in secret:
+            print(f"secret {name}: exists, kept")
             continue
         data = build_data(secret, store.read_key)
-        if store.create(secret["name"], data, {**labels, **secret.get("labels", {})}):
-            created.append(secret["name"])
-            print(f"secret {secret['name']}: created ({', '.join(sorted(data))})")
+        if exists:
+            print(f"secret {name}: {'updated' if store.replace(name, data, secret_labels) else 'up to date'}")
+        elif store.create(name, data, secret_labels):
+            created.append(name)
+            print(f"secret {name}: created ({', '.join(sorted(data))})")
     return created
 
 

@@ -1,0 +1,51 @@
+"""TaskPodOperator: run a step of a pipeline in a pod from one of the platform's images."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from kubernetes.client import models as k8s
+
+from airyard import platform
+
+DEFAULT_RESOURCES = k8s.V1ResourceRequirements(
+    requests={"cpu": "50m", "memory": "128Mi"},
+    limits={"memory": "512Mi"},
+)
+
+
+class TaskPodOperator(KubernetesPodOperator):
+    """A KubernetesPodOperator with the platform's defaults.
+
+    The image is one of ours and is never pulled, the pod meets the restricted Pod Security
+    Standard, it may reach the platform's services (NetworkPolicy client labels), has bounded
+    resources, and is deleted when it finishes.
+    """
+
+    def __init__(
+        self,
+        *,
+        image_name: str,
+        labels: dict[str, str] | None = None,
+        container_resources: k8s.V1ResourceRequirements | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("name", kwargs["task_id"].replace("_", "-"))
+        kwargs.setdefault("in_cluster", True)
+        kwargs.setdefault("get_logs", True)
+        kwargs.setdefault("on_finish_action", "delete_pod")
+        kwargs.setdefault("startup_timeout_seconds", 300)
+        super().__init__(
+            image=platform.image(image_name),
+            image_pull_policy="IfNotPresent",
+            labels={**platform.client_labels(), **(labels or {})},
+            container_resources=container_resources or DEFAULT_RESOURCES,
+            security_context=k8s.V1PodSecurityContext(
+                run_as_non_root=True, seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault")
+            ),
+            container_security_context=k8s.V1SecurityContext(
+                allow_privilege_escalation=False, capabilities=k8s.V1Capabilities(drop=["ALL"])
+            ),
+            **kwargs,
+        )

@@ -1,0 +1,26 @@
+"""TaskPodOperator builds pods that run offline, restricted and admitted by the services."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+from airyard.operators.task_pod import TaskPodOperator
+
+
+def test_pod_uses_a_platform_image_never_pulled_and_restricted(monkeypatch) -> None:
+    monkeypatch.setenv("AIRYARD_IMAGE_TAG", "9.9.9")
+    monkeypatch.setenv("AIRYARD_RELEASE", "prod")
+    op = TaskPodOperator(task_id="extract_movies", image_name="toolbox", cmds=["true"], namespace="airyard")
+    with (
+        mock.patch("airflow.providers.cncf.kubernetes.hooks.kubernetes.KubernetesHook.is_in_cluster", True),
+    ):
+        pod = op.build_pod_request_obj(context=None)
+    container = pod.spec.containers[0]
+    assert container.image == "airyard/toolbox:9.9.9"
+    assert container.image_pull_policy == "IfNotPresent"
+    assert container.security_context.allow_privilege_escalation is False
+    assert container.security_context.capabilities.drop == ["ALL"]
+    assert pod.spec.security_context.run_as_non_root is True
+    assert container.resources.limits["memory"] == "512Mi"
+    assert pod.metadata.labels["prod-kafka-client"] == "true"
+    assert pod.metadata.name.startswith("extract-movies")
