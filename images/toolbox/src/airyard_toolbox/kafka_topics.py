@@ -1,0 +1,186 @@
+"""Create a chart's declared Kafka topics and keep them as declared, without ever deleting anything.
+
+The kafka chart renders a Job that runs this module with the declared topics (JSON):
+
+    [{"name": "events", "partitions": 3, "replicationFactor": 1, "config": {"retention.ms": "86400000"}}]
+
+Runs are idempotent, so upgrades, GitOps re-syncs and Job retries are safe: a missing topic is
+created; an existing one gets more partitions when more are declared (Kafka cannot remove
+partitions, so fewer is reported and left alone) and the declared configs where they differ. Topics
+that are not declared are not touched. The replication factor of an existing topic is not changed
+(that is a reassignment, not a setting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewPartitions,
+    NewTopic,
+)
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int = 1
+    replication_factor: int = 1
+    config: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> Topic:
+        return cls(
+            name=str(spec["name"]),
+            partitions=int(spec.get("partitions", 1)),
+            replication_factor=int(spec.get("replicationFactor", 1)),
+            config={str(k): str(v) for k, v in (spec.get("config") or {}).items()},
+        )
+
+
+@dataclass(frozen=True)
+class Existing:
+    """What the cluster has for a declared topic."""
+
+    partitions: int
+    config: dict[str, str]
+
+
+@dataclass
+class Plan:
+    create: list[Topic] = field(default_factory=list)
+    grow: dict[str, int] = field(default_factory=dict)
+    set_config: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def plan(declared: list[Topic], existing: Mapping[str, Existing]) -> Plan:
+    """The changes that bring the cluster to the declared topics. Pure, so it is unit-tested."""
+    names = [t.name for t in declared]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"topics declared more than once: {', '.join(duplicates)}")
+    result = Plan()
+    for topic in declared:
+        have = existing.get(topic.name)
+        if have is None:
+            result.create.append(topic)
+            continue
+        if topic.partitions > have.partitions:
+            result.grow[topic.name] = topic.partitions
+        elif topic.partitions < have.partitions:
+            result.notes.append(
+                f"topic {topic.name}: has {have.partitions} partitions, {topic.partitions} declared;"
+                " Kafka cannot remove partitions, left as is"
+            )
+        changed = {k: v for k, v in topic.config.items() if have.config.get(k) != v}
+        if changed:
+            result.set_config[topic.name] = changed
+    return result
+
+
+def wait_for_brokers(admin: AdminClient, needed: int, timeout: float) -> set[str]:
+    """Block until the cluster answers with at least `needed` brokers; returns its topic names.
+
+    The Job starts with the brokers, so the first attempts fail while they come up; creating a
+    topic with fewer live brokers than its replication factor would fail for good.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            metadata = admin.list_topics(timeout=10)
+            if len(metadata.brokers) >= needed:
+                return set(metadata.topics)
+            reason = f"{len(metadata.brokers)} of {needed} brokers up"
+        except KafkaException as err:
+            reason = str(err)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Kafka not ready after {timeout:.0f} s: {reason}")
+        print(f"waiting for Kafka: {reason}", flush=True)
+        time.sleep(3)
+
+
+def _wait(futures: Mapping[Any, Future[Any]]) -> None:
+    for future in futures.values():
+        future.result()
+
+
+def describe(admin: AdminClient, names: list[str]) -> dict[str, Existing]:
+    """Partition counts and effective configs of the named (existing) topics."""
+    if not names:
+        return {}
+    metadata = admin.list_topics(timeout=30)
+    resources = [ConfigResource(ConfigResource.Type.TOPIC, n) for n in names]
+    configs = {res.name: future.result() for res, future in admin.describe_configs(resources).items()}
+    return {
+        name: Existing(
+            partitions=len(metadata.topics[name].partitions),
+            config={k: e.value for k, e in configs[name].items() if e.value is not None},
+        )
+        for name in names
+    }
+
+
+def apply(admin: AdminClient, changes: Plan, timeout: float = 60) -> None:
+    if changes.create:
+        new = [NewTopic(t.name, t.partitions, t.replication_factor, config=t.config) for t in changes.create]
+        for name, future in admin.create_topics(new, request_timeout=timeout).items():
+            try:
+                future.result()
+                print(f"topic {name}: created")
+            except KafkaException as err:
+                # Another run (a retried Job, a second replica of it) got there first.
+                if err.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise
+                print(f"topic {name}: exists, kept")
+    if changes.grow:
+        _wait(admin.create_partitions([NewPartitions(n, c) for n, c in changes.grow.items()]))
+        for name, count in changes.grow.items():
+            print(f"topic {name}: grown to {count} partitions")
+    for name, config in changes.set_config.items():
+        entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in config.items()]
+        resource = ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=entries)
+        _wait(admin.incremental_alter_configs([resource]))
+        print(f"topic {name}: set {', '.join(sorted(config))}")
+    for note in changes.notes:
+        print(note)
+
+
+def ensure(admin: AdminClient, declared: list[Topic], timeout: float) -> Plan:
+    needed = max((t.replication_factor for t in declared), default=1)
+    present = wait_for_brokers(admin, needed, timeout)
+    existing = describe(admin, [t.name for t in declared if t.name in present])
+    changes = plan(declared, existing)
+    apply(admin, changes)
+    kept = [t.name for t in declared if t.name in existing and t.name not in changes.grow | changes.set_config]
+    for name in kept:
+        print(f"topic {name}: as declared")
+    return changes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap-servers", required=True)
+    parser.add_argument("--spec", required=True, help="the declared topics, as a JSON list")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the brokers")
+    args = parser.parse_args(argv)
+    declared = [Topic.from_spec(t) for t in json.loads(args.spec)]
+    admin = AdminClient({"bootstrap.servers": args.bootstrap_servers})
+    ensure(admin, declared, args.timeout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

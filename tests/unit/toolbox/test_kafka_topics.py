@@ -1,0 +1,53 @@
+"""airyard_toolbox.kafka_topics: what a run changes for declared topics, and what it never does.
+
+The admin calls themselves run against a real broker in tests/e2e/test_kafka.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from airyard_toolbox.kafka_topics import Existing, Topic, plan
+
+
+def test_spec_defaults_and_config_values_as_strings() -> None:
+    topic = Topic.from_spec({"name": "events", "config": {"retention.ms": 86400000, "cleanup.policy": "compact"}})
+    assert topic == Topic("events", 1, 1, {"retention.ms": "86400000", "cleanup.policy": "compact"})
+    assert Topic.from_spec({"name": "t", "partitions": 6, "replicationFactor": 3}).replication_factor == 3
+
+
+def test_missing_topics_are_created_and_declared_ones_left_alone() -> None:
+    declared = [Topic("new", 3), Topic("same", 2, config={"retention.ms": "1000"})]
+    existing = {"same": Existing(2, {"retention.ms": "1000", "cleanup.policy": "delete"}), "other": Existing(9, {})}
+    result = plan(declared, existing)
+    assert [t.name for t in result.create] == ["new"]
+    assert result.grow == {}
+    assert result.set_config == {}
+
+
+def test_partitions_only_grow() -> None:
+    result = plan([Topic("a", 6), Topic("b", 1)], {"a": Existing(3, {}), "b": Existing(4, {})})
+    assert result.grow == {"a": 6}
+    assert result.create == []
+    assert len(result.notes) == 1
+    assert "b" in result.notes[0]
+    assert "cannot remove partitions" in result.notes[0]
+
+
+def test_only_differing_configs_are_set() -> None:
+    declared = [Topic("a", 1, config={"retention.ms": "60000", "cleanup.policy": "delete"})]
+    result = plan(declared, {"a": Existing(1, {"retention.ms": "604800000", "cleanup.policy": "delete"})})
+    assert result.set_config == {"a": {"retention.ms": "60000"}}
+
+
+def test_a_second_run_after_the_first_changes_nothing() -> None:
+    declared = [Topic("a", 2, config={"retention.ms": "60000"}), Topic("b", 1)]
+    first = plan(declared, {})
+    assert [t.name for t in first.create] == ["a", "b"]
+    after = {t.name: Existing(t.partitions, dict(t.config)) for t in first.create}
+    second = plan(declared, after)
+    assert (second.create, second.grow, second.set_config, second.notes) == ([], {}, {}, [])
+
+
+def test_duplicate_names_are_refused() -> None:
+    with pytest.raises(ValueError, match="more than once: a"):
+        plan([Topic("a"), Topic("a", 2)], {})
