@@ -30,7 +30,9 @@ def env(sts: dict[str, Any]) -> dict[str, Any]:
 
 
 def topics_job(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    (job,) = [d for d in docs if d["kind"] == "Job" and search('metadata.labels."app.kubernetes.io/component"', d) == "topics"]
+    (job,) = [
+        d for d in docs if d["kind"] == "Job" and search('metadata.labels."app.kubernetes.io/component"', d) == "topics"
+    ]
     return job
 
 
