@@ -61,10 +61,11 @@ def test_defaults_render_an_authenticated_server_on_postgresql_and_the_object_st
         "AWS_ACCESS_KEY_ID": "access-key",
         "AWS_SECRET_ACCESS_KEY": "secret-key",
     }.items():
-        assert env[name] == ("test-objectstore-connection", key)
+        assert env[name] == ("test-objectstore-user-mlflow", key)
     assert env["MLFLOW_AUTH_ADMIN_PASSWORD"] == ("test-mlflow-auth", "admin-password")
     assert env["MLFLOW_FLASK_SERVER_SECRET_KEY"] == ("test-mlflow-auth", "flask-secret-key")
     assert env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
+    assert env["MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE"] == "path"
 
     # The rendered start script, run for real: psycopg2 dialect, artifact proxy, basic-auth config.
     uri = "postgresql://mlflow:p%40ss%25w@test-postgresql.airyard.svc:5432/mlflow"
@@ -73,7 +74,7 @@ def test_defaults_render_an_authenticated_server_on_postgresql_and_the_object_st
     assert seen["MLFLOW_BACKEND_STORE_URI"] == backend
     assert backend not in argv, "credentials must not be on the command line"
     assert argv[:2] == ["server", "--host"]
-    assert argv[argv.index("--artifacts-destination") + 1] == "s3://mlflow-artifacts"
+    assert argv[argv.index("--artifacts-destination") + 1] == "s3://mlflow"
     assert "--serve-artifacts" in argv
     assert argv[argv.index("--app-name") + 1] == "basic-auth"
     assert argv[argv.index("--workers") + 1] == "1"
@@ -157,13 +158,16 @@ def test_extra_hosts_and_args_reach_the_server(tmp_path: Path) -> None:
     assert argv.count("--serve-artifacts") == 1
 
 
-def test_peer_client_labels_follow_the_release_naming_rule() -> None:
-    labels = search(
-        "spec.template.metadata.labels",
-        find(render(CHART, release="postgresql-ml"), "Deployment", "postgresql-ml-mlflow"),
-    )
+def test_peer_names_follow_the_release_naming_rule() -> None:
+    # A release whose name contains a chart's name is that chart's fullname (airyard.fullname).
+    docs = render(CHART, release="postgresql-ml")
+    deployment = find(docs, "Deployment", "postgresql-ml-mlflow")
+    labels = search("spec.template.metadata.labels", deployment)
     assert labels["postgresql-ml-client"] == "true"
     assert labels["postgresql-ml-objectstore-client"] == "true"
+    env = env_sources(search("spec.template.spec.containers[0]", deployment))
+    assert env["BACKEND_STORE_URI"] == ("postgresql-ml-mlflow", "uri")
+    assert env["AWS_ACCESS_KEY_ID"] == ("postgresql-ml-objectstore-user-mlflow", "access-key")
 
 
 def test_network_policy_admits_declared_clients_only() -> None:
@@ -188,4 +192,5 @@ def test_bad_values_are_rejected_naming_the_key() -> None:
     assert_rejects(CHART, {"backendStore": {"uri": "postgresql://x"}}, "uri")
     assert_rejects(CHART, {"serverAllowedHosts": ["a,b"]}, "/serverAllowedHosts/0")
     assert_rejects(CHART, {"extraArgs": "--dev"}, "/extraArgs")
+    assert_rejects(CHART, {"artifacts": {"addressingStyle": "host"}}, "/artifacts/addressingStyle")
     assert_rejects(CHART, {"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy")

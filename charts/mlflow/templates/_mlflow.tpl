@@ -1,11 +1,11 @@
 {{/* Secret with the backend store's postgresql:// URI (default: the postgresql chart's `mlflow` database). */}}
 {{- define "mlflow.backendSecret" -}}
-{{- .Values.backendStore.existingSecret | default (printf "%s-postgresql-mlflow" .Release.Name) -}}
+{{- .Values.backendStore.existingSecret | default (printf "%s-mlflow" (include "mlflow.peerFullname" (dict "ctx" . "chart" "postgresql"))) -}}
 {{- end -}}
 
-{{/* Secret with the object store connection (default: the objectstore chart's admin connection). */}}
+{{/* Secret with the object store connection (default: the objectstore chart's user `mlflow`). */}}
 {{- define "mlflow.artifactsSecret" -}}
-{{- .Values.artifacts.existingSecret | default (printf "%s-objectstore-connection" .Release.Name) -}}
+{{- .Values.artifacts.existingSecret | default (printf "%s-user-mlflow" (include "mlflow.peerFullname" (dict "ctx" . "chart" "objectstore"))) -}}
 {{- end -}}
 
 {{/* Secret with the basic-auth admin password and the Flask session key. */}}
@@ -18,13 +18,17 @@
 {{- end -}}
 
 {{/*
-The client label another airyard chart of this release admits (its <fullname>-client), computed
-with the library's fullname rule for that chart: (dict "ctx" . "chart" "postgresql").
+The fullname of another airyard chart installed with the same release name (the library's rule),
+which prefixes its connection Secrets and client label: (dict "ctx" . "chart" "postgresql").
 */}}
-{{- define "mlflow.peerClientLabel" -}}
+{{- define "mlflow.peerFullname" -}}
 {{- $release := .ctx.Release.Name -}}
-{{- $fullname := ternary $release (printf "%s-%s" $release .chart) (contains .chart $release) -}}
-{{- printf "%s-client" ($fullname | trunc 63 | trimSuffix "-") -}}
+{{- ternary $release (printf "%s-%s" $release .chart) (contains .chart $release) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The label another chart of this release admits to its NetworkPolicy (its <fullname>-client). */}}
+{{- define "mlflow.peerClientLabel" -}}
+{{- printf "%s-client" (include "mlflow.peerFullname" .) -}}
 {{- end -}}
 
 {{/*
