@@ -177,3 +177,38 @@ def test_network_policy_admits_only_declared_clients(namespace: str) -> None:
     assert rule["ports"] == [{"port": 5432, "protocol": "TCP"}]
     assert {"podSelector": {"matchLabels": CLIENT_LABEL}} in rule["from"]
     assert all("ipBlock" not in peer and "namespaceSelector" not in peer for peer in rule["from"]), json.dumps(rule)
+
+
+def test_existing_superuser_secret_is_the_source_of_truth(namespace: str) -> None:
+    """With auth.existingSecret the user owns the password: a rotated Secret applies at the next start."""
+
+    def admin_secret(password: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "pg-admin"},
+            "stringData": {"postgres-password": password},
+        }
+
+    def superuser_can_log_in(password: str) -> bool:
+        with kube.port_forward(f"pod/{FULLNAME}-0", namespace, 5432) as port:
+            try:
+                with psycopg.connect(host="127.0.0.1", port=port, user="postgres", password=password) as conn:
+                    return conn.execute("SELECT current_user").fetchone() == ("postgres",)
+            except psycopg.OperationalError as err:
+                if "password authentication failed" not in str(err):
+                    raise
+                return False
+
+    kube.apply(admin_secret("first-Pa55word"), namespace=namespace)
+    values = {"auth": {"existingSecret": "pg-admin"}, "databases": [{"name": "app", "user": "app"}]}
+    kube.helm_install("postgresql", RELEASE, namespace, values)
+    wait_job_complete(namespace, "app.kubernetes.io/component=databases")
+    assert not [s for s in kube.get("secrets", namespace=namespace)["items"] if s["metadata"]["name"].endswith("-auth")]
+    assert superuser_can_log_in("first-Pa55word")
+
+    kube.apply(admin_secret("second 'quoted' Pa55word"), namespace=namespace)
+    kube.kubectl("delete", "pod", f"{FULLNAME}-0", "-n", namespace)
+    kube.kubectl("wait", "-n", namespace, "--for=condition=Ready", f"pod/{FULLNAME}-0", "--timeout=300s")
+    assert superuser_can_log_in("second 'quoted' Pa55word")
+    assert not superuser_can_log_in("first-Pa55word")
