@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from tests.chart.common import (
@@ -150,6 +151,15 @@ def test_network_policy_admits_declared_clients_only() -> None:
     assert peer in sources
     assert policy["spec"]["ingress"][0]["ports"] == [{"port": 9000, "protocol": "TCP"}]
     assert not [d for d in render(CHART, {"networkPolicy": {"enabled": False}}) if d["kind"] == "NetworkPolicy"]
+
+
+def test_label_values_are_valid() -> None:
+    """The API server rejects what the offline schemas accept here (appVersion is a label)."""
+    label_value = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+    for doc in render(CHART):
+        for labels in search("[metadata.labels, spec.template.metadata.labels][]", doc) or []:
+            bad = {k: v for k, v in labels.items() if len(v) > 63 or not label_value.match(v)}
+            assert not bad, f"{doc['kind']}/{doc['metadata']['name']}: {bad}"
 
 
 def test_renders_are_identical() -> None:
