@@ -1,0 +1,205 @@
+"""charts/kafka on the kind cluster: a KRaft node from our image, real confluent-kafka clients in pods.
+
+The clients run in pods of the toolbox image that carry the chart's client label: KRaft advertises
+per-pod names of the headless Service, which only resolve inside the cluster.
+Our CNI does not enforce NetworkPolicy, so the policy is checked as an object, not as blocked traffic.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from tests.e2e import kube
+
+RELEASE = "kafka"  # objects are named "kafka", "kafka-headless", "kafka-connection"
+CLIENT = {"kafka-client": "true"}
+DECLARED = {"name": "e2e.declared", "partitions": 2, "config": {"retention.ms": 3600000}}
+
+PRODUCE = """
+import json, os, time
+from confluent_kafka import Producer
+
+count, rate, topic = int(os.environ["COUNT"]), float(os.environ["RATE"]), os.environ["TOPIC"]
+producer = Producer({
+    "bootstrap.servers": os.environ["BOOTSTRAP"],
+    "acks": "all",
+    "enable.idempotence": True,
+    # Long enough to ride out a broker restart: librdkafka retries until then.
+    "message.timeout.ms": 300000,
+    "linger.ms": 5,
+})
+acked, failed = [], []
+
+def delivered(err, msg):
+    if err is None:
+        acked.append(int(msg.value()))
+    else:
+        failed.append(str(err))
+
+for i in range(count):
+    while True:
+        try:
+            producer.produce(topic, key=str(i % 7).encode(), value=str(i).encode(), on_delivery=delivered)
+            break
+        except BufferError:
+            producer.poll(0.5)
+    producer.poll(0)
+    if i % 100 == 0:
+        print(f"progress produced={i} acked={len(acked)}", flush=True)
+    time.sleep(1 / rate)
+unflushed = producer.flush(300)
+print("RESULT " + json.dumps({"acked": len(acked), "distinct": len(set(acked)), "failed": failed[:5],
+                              "unflushed": unflushed}), flush=True)
+"""
+
+CONSUME = """
+import json, os, time, uuid
+from confluent_kafka import Consumer
+
+expected, topic = int(os.environ["COUNT"]), os.environ["TOPIC"]
+consumer = Consumer({
+    "bootstrap.servers": os.environ["BOOTSTRAP"],
+    "group.id": "check-" + uuid.uuid4().hex,
+    "auto.offset.reset": "earliest",
+    "enable.auto.commit": False,
+})
+consumer.subscribe([topic])
+values, errors = [], []
+deadline = time.monotonic() + 180
+quiet_until = None
+while time.monotonic() < deadline:
+    msg = consumer.poll(1.0)
+    if msg is not None and msg.error():
+        errors.append(str(msg.error()))
+    elif msg is not None:
+        values.append(int(msg.value()))
+    # Having seen them all, listen a little longer: duplicates would arrive now.
+    if len(values) >= expected and quiet_until is None:
+        quiet_until = time.monotonic() + 5
+    if quiet_until is not None and time.monotonic() > quiet_until:
+        break
+consumer.close()
+missing = sorted(set(range(expected)) - set(values))
+print(json.dumps({"count": len(values), "distinct": len(set(values)), "missing": missing[:20],
+                  "missing_count": len(missing), "errors": errors[:5]}))
+"""
+
+DESCRIBE = """
+import json, os
+from confluent_kafka.admin import AdminClient, ConfigResource
+
+admin = AdminClient({"bootstrap.servers": os.environ["BOOTSTRAP"]})
+topic = os.environ["TOPIC"]
+meta = admin.list_topics(timeout=30)
+(config,) = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topic)]).values()
+print(json.dumps({"brokers": len(meta.brokers), "partitions": len(meta.topics[topic].partitions),
+                  "retention.ms": config.result()["retention.ms"].value}))
+"""
+
+
+def client_env(namespace: str, **values: Any) -> list[dict[str, Any]]:
+    """Bootstrap servers from the connection Secret (the contract other charts use), plus values."""
+    bootstrap = {
+        "name": "BOOTSTRAP",
+        "valueFrom": {"secretKeyRef": {"name": f"{RELEASE}-connection", "key": "bootstrap-servers"}},
+    }
+    return [bootstrap, *({"name": k, "value": str(v)} for k, v in values.items())]
+
+
+def run_json(namespace: str, name: str, script: str, **values: Any) -> dict[str, Any]:
+    out = kube.run_script(namespace, name, script, labels=CLIENT, env=client_env(namespace, **values), timeout=420)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def install(namespace: str) -> float:
+    """Install the chart with one declared topic; returns the seconds until everything was ready."""
+    start = time.monotonic()
+    kube.helm_install("kafka", RELEASE, namespace, {"persistence": {"size": "1Gi"}, "topics": [DECLARED]})
+    elapsed = time.monotonic() - start
+    print(f"kafka ready {elapsed:.0f} s after helm install")
+    return elapsed
+
+
+def node_ready(namespace: str, pod: str = f"{RELEASE}-0") -> bool:
+    out = kube.kubectl(
+        "get",
+        "pod",
+        pod,
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
+        check=False,
+    )
+    return out.strip() == "True"
+
+
+def pod_uid(namespace: str, pod: str = f"{RELEASE}-0") -> str:
+    return kube.kubectl("get", "pod", pod, "-n", namespace, "-o", "jsonpath={.metadata.uid}", check=False).strip()
+
+
+def restart_node(namespace: str) -> float:
+    """Delete the broker's pod and wait for its replacement to be ready; returns the seconds that took."""
+    before, start = pod_uid(namespace), time.monotonic()
+    kube.kubectl("delete", "pod", f"{RELEASE}-0", "-n", namespace, "--wait=false")
+    kube.wait_until(
+        "a new kafka-0 ready",
+        lambda: pod_uid(namespace) not in ("", before) and node_ready(namespace),
+        timeout=300,
+    )
+    elapsed = time.monotonic() - start
+    print(f"kafka-0 replaced and ready in {elapsed:.0f} s")
+    return elapsed
+
+
+def test_installs_ready_with_declared_topic_and_data_survives_the_pod(namespace: str) -> None:
+    install(namespace)
+    sts = kube.get("statefulset", RELEASE, namespace)
+    assert sts["status"]["readyReplicas"] == 1
+    assert kube.secret_value(f"{RELEASE}-connection", "bootstrap-servers", namespace) == f"kafka.{namespace}.svc:9092"
+    # Claims outlive uninstall; the NetworkPolicy exists (kind's CNI here does not enforce it).
+    assert kube.get("pvc", f"data-{RELEASE}-0", namespace)["status"]["phase"] == "Bound"
+    policy = kube.get("networkpolicy", RELEASE, namespace)
+    assert policy["spec"]["ingress"][0]["from"][0] == {"podSelector": {"matchLabels": CLIENT}}
+    jobs = [j for j in kube.get("jobs", namespace=namespace)["items"] if "-topics-" in j["metadata"]["name"]]
+    assert [j["status"].get("succeeded") for j in jobs] == [1]
+
+    declared = run_json(namespace, "describe", DESCRIBE, TOPIC=DECLARED["name"])
+    assert declared == {"brokers": 1, "partitions": 2, "retention.ms": "3600000"}
+
+    produced = run_json(namespace, "produce", PRODUCE, TOPIC="e2e.roundtrip", COUNT=500, RATE=1000)
+    assert produced == {"acked": 500, "distinct": 500, "failed": [], "unflushed": 0}
+    consumed = run_json(namespace, "consume", CONSUME, TOPIC="e2e.roundtrip", COUNT=500)
+    assert (consumed["count"], consumed["distinct"], consumed["missing_count"]) == (500, 500, 0)
+
+    restart_node(namespace)
+    again = run_json(namespace, "consume-again", CONSUME, TOPIC="e2e.roundtrip", COUNT=500)
+    assert (again["count"], again["distinct"], again["missing_count"]) == (500, 500, 0)
+    assert run_json(namespace, "describe-again", DESCRIBE, TOPIC=DECLARED["name"])["partitions"] == 2
+
+
+def test_idempotent_producer_loses_nothing_across_a_broker_restart(namespace: str) -> None:
+    install(namespace)
+    count, rate = 3000, 50  # about a minute of production; the restart falls in the middle
+    producer = kube.pod("producer", ["python3", "-c", PRODUCE], labels={"app": "producer", **CLIENT})
+    producer["spec"]["containers"][0]["env"] = client_env(namespace, TOPIC="e2e.durable", COUNT=count, RATE=rate)
+    kube.apply(producer, namespace=namespace)
+
+    def acked_so_far() -> int:
+        lines = kube.kubectl("logs", "producer", "-n", namespace, check=False).splitlines()
+        progress = [ln for ln in lines if ln.startswith("progress")]
+        return int(progress[-1].split("acked=")[1]) if progress else 0
+
+    kube.wait_until("the producer's first acknowledgements", lambda: acked_so_far() >= 300, timeout=180)
+    restart_node(namespace)
+
+    assert kube.wait_pod_phase("producer", namespace, {"Succeeded", "Failed"}, timeout=600) == "Succeeded"
+    result = json.loads(kube.logs("producer", namespace).split("RESULT ", 1)[1])
+    assert result == {"acked": count, "distinct": count, "failed": [], "unflushed": 0}
+
+    consumed = run_json(namespace, "consume", CONSUME, TOPIC="e2e.durable", COUNT=count)
+    assert consumed["missing"] == []
+    # Idempotence: the retries across the restart wrote no message twice.
+    assert (consumed["count"], consumed["distinct"]) == (count, count)
