@@ -85,8 +85,10 @@ def validate(doc: dict[str, Any]) -> None:
     api_version, kind = doc.get("apiVersion", ""), doc.get("kind", "")
     name = f"{kind}/{doc.get('metadata', {}).get('name')}"
     group, _, version = api_version.rpartition("/")
-    if ("." in group and not group.endswith(".k8s.io")) or group.endswith(".x-k8s.io"):
-        schema = _crd_schema(group, version, kind)
+    # A stored CRD schema wins: some CRD groups end in .k8s.io too (sparkoperator.k8s.io).
+    stored = _crd_schema(group, version, kind) if "." in group else None
+    if stored is not None or ("." in group and not group.endswith(".k8s.io")) or group.endswith(".x-k8s.io"):
+        schema = stored
         if schema is None:
             raise SchemaError(f"{name}: no schema for {api_version} {kind} in {CRD_SCHEMAS}")
         try:
