@@ -99,6 +99,17 @@ def test_defaults_render_an_authenticated_server_on_postgresql_and_the_object_st
     assert_restricted(docs)
 
 
+def test_schema_is_upgraded_before_the_server_starts(tmp_path: Path) -> None:
+    docs = render(CHART)
+    (init,) = search("spec.template.spec.initContainers", find(docs, "Deployment"))
+    assert init["name"] == "db-upgrade"
+    assert env_sources(init) == {"BACKEND_STORE_URI": ("test-postgresql-mlflow", "uri")}
+    argv, _ = run_start_script(init, tmp_path, {"BACKEND_STORE_URI": "postgresql://u:p@h:5432/d"})
+    assert argv == ["db", "upgrade", "postgresql+psycopg2://u:p@h:5432/d"]
+    off = render(CHART, {"backendStore": {"upgradeSchema": False}})
+    assert "initContainers" not in find(off, "Deployment")["spec"]["template"]["spec"]
+
+
 def test_credentials_are_generated_once_by_a_job_not_by_the_template() -> None:
     docs = render(CHART)
     assert not [d for d in docs if d["kind"] == "Secret"], "a rendered Secret would be re-rolled by every sync"

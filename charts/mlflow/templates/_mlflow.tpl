@@ -43,3 +43,16 @@ and serverAllowedHosts. MLflow compares them exactly unless a pattern holds a `*
 {{- end -}}
 {{- concat $hosts .Values.serverAllowedHosts | join "," -}}
 {{- end -}}
+
+{{/* The backend store URI in the environment, as SQLAlchemy's psycopg2 dialect wants its scheme. */}}
+{{- define "mlflow.backendEnv" -}}
+- name: BACKEND_STORE_URI
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "mlflow.backendSecret" . }}
+      key: {{ .Values.backendStore.uriKey }}
+{{- end -}}
+
+{{- define "mlflow.exportBackendUri" -}}
+export MLFLOW_BACKEND_STORE_URI="postgresql+psycopg2://${BACKEND_STORE_URI#*://}"
+{{- end -}}
