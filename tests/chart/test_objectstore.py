@@ -46,7 +46,7 @@ def test_defaults_render_a_persistent_minio_with_generated_root_credentials() ->
     assert env["MINIO_ROOT_PASSWORD"] == {"secretKeyRef": {"name": "test-objectstore-auth", "key": "secret-key"}}
     assert env["MINIO_SITE_REGION"] == "us-east-1"
     assert env["MINIO_BROWSER"] == "off"
-    assert env["GOMEMLIMIT"] == {"resourceFieldRef": {"resource": "limits.memory"}}
+    assert env["GOMEMLIMIT"] == {"resourceFieldRef": {"resource": "requests.memory"}}
     assert container["readinessProbe"]["httpGet"] == {"path": "/minio/health/ready", "port": "s3"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/minio/health/live", "port": "s3"}
     assert search("spec.template.spec.securityContext.runAsUser", sts) == 1000
