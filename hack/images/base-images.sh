@@ -15,6 +15,7 @@ build_debian_slim() {
     --dpkgopt='path-exclude=/usr/share/info/*' \
     --aptopt='APT::Install-Recommends "false"' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
+    --customize-hook="copy-in $ROOT/hack/images/rootfs/docker-clean /etc/apt/apt.conf.d" \
     "$DEBIAN_SUITE" "$tar.tmp" "$(host_apt_sources)"
   mv "$tar.tmp" "$tar"
   docker import -c 'CMD ["bash"]' -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \

@@ -47,6 +47,12 @@ AIRFLOW_CONN_<ID> JSON document per connection whose string leaves reference tho
 {{- $_ := set $from (printf "s3_%s" (replace "-" "_" $key)) (printf "%s/%s" $secret $key) }}
 {{- end }}
 {{- $_ := set $json "AIRFLOW_CONN_AWS_DEFAULT" (dict "conn_type" "aws" "login" "{s3_access_key}" "password" "{s3_secret_key}" "extra" (dict "endpoint_url" "{s3_endpoint}" "region_name" "{s3_region}")) }}
+{{- /* Remote task logs use an identity that may only touch the logs bucket. */}}
+{{- $logs := printf "%s-objectstore-user-%s" $rel .Values.connections.logsUser }}
+{{- range $key := list "access-key" "secret-key" }}
+{{- $_ := set $from (printf "logs_%s" (replace "-" "_" $key)) (printf "%s/%s" $logs $key) }}
+{{- end }}
+{{- $_ := set $json "AIRFLOW_CONN_AIRYARD_LOGS" (dict "conn_type" "aws" "login" "{logs_access_key}" "password" "{logs_secret_key}" "extra" (dict "endpoint_url" "{s3_endpoint}" "region_name" "{s3_region}")) }}
 {{- end }}
 {{- if $p.mlflow }}
 {{- $_ := set $from "mlflow_uri" (printf "%s-mlflow-connection/tracking-uri" $rel) }}

@@ -31,9 +31,10 @@ rules:
   - apiGroups: [""]
     resources: [secrets]
     verbs: [create]
+  # get reads the Secrets of the spec and those it copies from; update re-derives connection Secrets.
   - apiGroups: [""]
     resources: [secrets]
-    verbs: [get]
+    verbs: [get, update]
     resourceNames:
       {{- range $spec.secrets }}
       - {{ .name }}

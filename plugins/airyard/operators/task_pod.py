@@ -7,7 +7,7 @@ from typing import Any
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from kubernetes.client import models as k8s
 
-from airyard import platform
+from airyard import cluster
 
 DEFAULT_RESOURCES = k8s.V1ResourceRequirements(
     requests={"cpu": "50m", "memory": "128Mi"},
@@ -37,9 +37,9 @@ class TaskPodOperator(KubernetesPodOperator):
         kwargs.setdefault("on_finish_action", "delete_pod")
         kwargs.setdefault("startup_timeout_seconds", 300)
         super().__init__(
-            image=platform.image(image_name),
+            image=cluster.image(image_name),
             image_pull_policy="IfNotPresent",
-            labels={**platform.client_labels(), **(labels or {})},
+            labels={**cluster.client_labels(), **(labels or {})},
             container_resources=container_resources or DEFAULT_RESOURCES,
             security_context=k8s.V1PodSecurityContext(
                 run_as_non_root=True, seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault")

@@ -1,0 +1,95 @@
+"""Airflow REST API (v2) client for the e2e tests: authenticated, the way users automate Airflow."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from tests.e2e import kube
+
+NAMESPACE = "airyard"
+RELEASE = "airyard"
+FINISHED = {"success", "failed"}
+
+
+@dataclass
+class Airflow:
+    base_url: str
+    session: requests.Session
+
+    @classmethod
+    def login(cls, base_url: str, username: str, password: str) -> Airflow:
+        resp = requests.post(f"{base_url}/auth/token", json={"username": username, "password": password}, timeout=30)
+        resp.raise_for_status()
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
+        return cls(base_url, session)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        resp = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=60, **kwargs)
+        if resp.status_code >= 400:
+            raise AssertionError(f"{method} {path}: {resp.status_code} {resp.text[:500]}")
+        return resp.json() if resp.content else None
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 300) -> dict[str, Any]:
+        """Wait until the DAG processor has parsed the DAG."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            resp = self.session.get(f"{self.base_url}/api/v2/dags/{dag_id}", timeout=30)
+            if resp.status_code == 200:
+                return resp.json()
+            time.sleep(3)
+        raise TimeoutError(f"DAG {dag_id} was not parsed within {timeout} s")
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        self.wait_for_dag(dag_id)
+        self.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+        run = self.request("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
+        return run["dag_run_id"]
+
+    def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run = self.run(dag_id, run_id)
+            if run["state"] in FINISHED:
+                return run
+            time.sleep(3)
+        raise TimeoutError(f"{dag_id} {run_id} not finished after {timeout} s: {self.task_states(dag_id, run_id)}")
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        return self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
+        return {ti["task_id"]: ti["state"] for ti in self.task_instances(dag_id, run_id)}
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        """The task's log lines (served from the object store once the worker pod is gone)."""
+        body = self.request(
+            "GET",
+            f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
+            params={"full_content": "true"},
+        )
+        content = body["content"]
+        if isinstance(content, str):
+            return content
+        return "\n".join(str(line.get("event", line)) if isinstance(line, dict) else str(line) for line in content)
+
+
+def admin_credentials() -> tuple[str, str]:
+    secret = f"{RELEASE}-airflow-admin"
+    return kube.secret_value(secret, "username", NAMESPACE), kube.secret_value(secret, "password", NAMESPACE)
+
+
+@contextmanager
+def connect() -> Iterator[Airflow]:
+    """Port-forward to the api-server and log in with the generated admin credentials."""
+    with kube.port_forward(f"service/{RELEASE}-api-server", NAMESPACE, 8080) as port:
+        yield Airflow.login(f"http://127.0.0.1:{port}", *admin_credentials())
