@@ -65,8 +65,10 @@ def test_defaults_run_controller_and_webhook_for_the_release_namespace() -> None
         spec = find(docs, "Deployment", f"{FULL}-{component}")["spec"]["template"]["spec"]
         assert spec["securityContext"]["runAsUser"] == 185
         assert spec["containers"][0]["image"] == "airyard/spark-operator:0.1.0"
-        assert spec["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert spec["containers"][0]["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert spec["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+    ready = search("spec.template.spec.containers[0].readinessProbe", find(docs, "Deployment", f"{FULL}-webhook"))
+    assert ready["tcpSocket"] == {"port": "webhook"}, "ready must mean the webhook server listens"
     assert_restricted(docs)
 
 

@@ -61,10 +61,16 @@ spec:
         {{- toYaml . | nindent 8 }}
         {{- end }}
       readinessProbe:
+        {{- if .readyPort }}
+        {{- /* /readyz turns ready before the webhook server listens: ready means serving. */}}
+        tcpSocket:
+          port: {{ .readyPort }}
+        {{- else }}
         httpGet:
           path: /readyz
           port: health
-        periodSeconds: 5
+        {{- end }}
+        periodSeconds: 2
       livenessProbe:
         httpGet:
           path: /healthz
