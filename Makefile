@@ -39,7 +39,9 @@ load-images: images ## Build the images and load them into the cluster
 	@hack/images/load.sh $(IMAGES)
 
 ##@ Platform
-.PHONY: up ui
+.PHONY: up ui chart-deps
+chart-deps: ## Chart dependency archives (the official Airflow chart from $$AIRFLOW_CHART, a local copy, if set)
+	@hack/chart-deps.sh
 up: ## From nothing to a running platform on kind
 	@hack/up.sh
 ui: ## Port-forward the Airflow UI to localhost:8080

@@ -48,7 +48,7 @@ def build_dependencies(chart: str) -> None:
 
 
 def render_raw(
-    chart: str,
+    chart: str | Path,
     values: dict[str, Any] | None = None,
     *,
     release: str = "test",
@@ -56,18 +56,20 @@ def render_raw(
     show_only: list[str] | None = None,
     extra_args: tuple[str, ...] = (),
 ) -> str:
-    build_dependencies(chart)
+    if isinstance(chart, str):
+        build_dependencies(chart)
+        chart = CHARTS / chart
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
         yaml.safe_dump(values or {}, f)
         f.flush()
-        args = ["template", release, str(CHARTS / chart), "--namespace", namespace, "--values", f.name]
+        args = ["template", release, str(chart), "--namespace", namespace, "--values", f.name]
         args += ["--kube-version", KUBE_VERSION]
         for template in show_only or []:
             args += ["--show-only", template]
         return helm(*args, *extra_args)
 
 
-def render(chart: str, values: dict[str, Any] | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+def render(chart: str | Path, values: dict[str, Any] | None = None, **kwargs: Any) -> list[dict[str, Any]]:
     """Render and return the validated objects."""
     docs = [d for d in yaml.safe_load_all(render_raw(chart, values, **kwargs)) if d]
     for doc in docs:

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# make up: from nothing to a running platform on the local kind cluster — Docker, tools, the
+# cluster, every image, the chart dependencies, `helm upgrade --install`, and a wait until every
+# workload is ready and every set-up Job has finished. Safe to re-run (it converges).
+source "$(dirname "$0")/lib.sh"
+RELEASE=airyard
+NAMESPACE=${AIRYARD_NAMESPACE:-airyard}
+start=$SECONDS
+
+"$ROOT/hack/cluster/up.sh"
+"$ROOT/hack/images/base-images.sh"
+"$ROOT/hack/images/build.sh"
+"$ROOT/hack/images/load.sh"
+"$ROOT/hack/chart-deps.sh"
+
+phase "helm upgrade --install $RELEASE (namespace $NAMESPACE)"
+run_logged "helm-$RELEASE" helm upgrade --install "$RELEASE" "$ROOT/charts/airyard" \
+  --namespace "$NAMESPACE" --create-namespace --timeout 20m ${AIRYARD_VALUES:+--values "$AIRYARD_VALUES"}
+
+"$ROOT/hack/wait-ready.sh" "$NAMESPACE"
+
+phase "airyard is up ($((SECONDS - start)) s)"
+cat <<MSG
+    Airflow UI:    make ui, then open http://localhost:8080
+    Login:         $(kubectl -n "$NAMESPACE" get secret "$RELEASE-airflow-admin" -o jsonpath='{.data.username}' | base64 -d)
+    Password:      kubectl -n $NAMESPACE get secret $RELEASE-airflow-admin -o jsonpath='{.data.password}' | base64 -d; echo
+    Tests:         make test (no cluster), make e2e (this cluster)
+MSG
