@@ -48,8 +48,10 @@ ui: ## Port-forward the Airflow UI to localhost:8080
 	@hack/ui.sh
 
 ##@ Tests
-.PHONY: test lint unit chart e2e bench
-test: lint unit chart ## Everything that needs no cluster: lint, unit and chart tests
+.PHONY: test lint unit chart integration e2e bench
+# Images the integration tests run with Docker (tests/services.py).
+SERVICE_IMAGES := postgresql redis kafka ferretdb minio
+test: lint unit chart integration ## Everything that needs no cluster: lint, unit, chart and integration tests
 lint: venv ## ruff (lint and format check)
 	@echo "==> lint"
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
@@ -59,6 +61,10 @@ unit: venv ## Unit tests (tests/unit)
 chart: venv tools ## Chart tests (tests/chart): render, schema-validate, assert
 	@echo "==> chart tests"
 	@$(PYTEST) tests/chart $(PYTEST_ARGS)
+integration: venv base-images ## Integration tests (tests/integration): hooks and task code against real services in Docker
+	@hack/images/build.sh $(SERVICE_IMAGES)
+	@echo "==> integration tests"
+	@$(PYTEST) tests/integration $(PYTEST_ARGS)
 e2e: venv cluster load-images ## End-to-end tests on the kind cluster (tests/e2e)
 	@echo "==> e2e tests"
 	@$(PYTEST) tests/e2e $(PYTEST_ARGS)

@@ -8,6 +8,19 @@ names=("$@")
 if (( ${#names[@]} == 0 )); then
   for d in "$ROOT"/images/*/Dockerfile; do names+=("$(basename "$(dirname "$d")")"); done
 fi
+# Build an image after the airyard/* images it is FROM (e.g. a pipeline's Spark jobs on airyard/spark).
+ordered=()
+visit() {
+  local n=$1 base
+  [[ " ${ordered[*]} " == *" $n "* ]] && return 0
+  for base in $(sed -n 's#^FROM airyard/\([a-z0-9-]*\):.*#\1#p' "$ROOT/images/$n/Dockerfile" 2>/dev/null); do
+    [[ -f $ROOT/images/$base/Dockerfile ]] && visit "$base"
+  done
+  ordered+=("$n")
+}
+for n in "${names[@]}"; do visit "$n"; done
+names=("${ordered[@]}")
+
 phase "images (airyard/*:$TAG)"
 [[ -n $(ca_bundle) ]] && info "extra CA bundle for builds: $(ca_bundle) (a BuildKit secret, not kept in images)"
 for n in "${names[@]}"; do
