@@ -10,7 +10,7 @@ tool_version() {
   case $1 in
     kind) kind version 2>/dev/null ;;
     helm) helm version --template '{{.Version}}' 2>/dev/null ;;
-    kubectl) kubectl version --client 2>/dev/null | head -1 ;;
+    kubectl) kubectl version --client 2>/dev/null ;;
     skaffold) skaffold version 2>/dev/null ;;
     kubeconform) kubeconform -v 2>/dev/null ;;
   esac
@@ -39,12 +39,13 @@ build_tool() {
 phase "tools (into $BIN)"
 for t in ${TOOLS:-kind helm kubectl kubeconform skaffold}; do
   want=$(pinned "$t")
-  if tool_version "$t" | grep -qF -- "$want"; then
+  # Capture first: `grep -q` closing the pipe early would fail the pipeline under pipefail.
+  if [[ $(tool_version "$t") == *"$want"* ]]; then
     info "$t $want"; continue
   fi
   rm -f "$BIN/$t"
   # PATH without .bin: is a matching tool installed system-wide?
-  if other=$(PATH=${PATH#"$BIN:"} command -v "$t") && PATH=${PATH#"$BIN:"} tool_version "$t" | grep -qF -- "$want"; then
+  if other=$(PATH=${PATH#"$BIN:"} command -v "$t") && [[ $(PATH=${PATH#"$BIN:"} tool_version "$t") == *"$want"* ]]; then
     ln -sf "$other" "$BIN/$t"; info "$t $want (from $other)"; continue
   fi
   if [[ $t == kubectl && -x $CACHE/kubernetes/$KUBERNETES_VERSION/bin/kubectl ]]; then
@@ -52,6 +53,6 @@ for t in ${TOOLS:-kind helm kubectl kubeconform skaffold}; do
   else
     run_logged "tool-$t-$want" build_tool "$t"
   fi
-  tool_version "$t" | grep -qF -- "$want" || die "$t built but does not report $want: $(tool_version "$t")"
+  [[ $(tool_version "$t") == *"$want"* ]] || die "$t built but does not report $want: $(tool_version "$t")"
   info "$t $want"
 done
