@@ -140,18 +140,25 @@ def pod_uid(namespace: str, pod: str = f"{RELEASE}-0") -> str:
     return kube.kubectl("get", "pod", pod, "-n", namespace, "-o", "jsonpath={.metadata.uid}", check=False).strip()
 
 
-def restart_node(namespace: str) -> float:
-    """Delete the broker's pod and wait for its replacement to be ready; returns the seconds that took."""
-    before, start = pod_uid(namespace), time.monotonic()
-    kube.kubectl("delete", "pod", f"{RELEASE}-0", "-n", namespace, "--wait=false")
+def restart_node(namespace: str, pod: str = f"{RELEASE}-0") -> float:
+    """Delete a node's pod and wait for its replacement to be ready; returns the seconds that took."""
+    before, start = pod_uid(namespace, pod), time.monotonic()
+    kube.kubectl("delete", "pod", pod, "-n", namespace, "--wait=false")
     kube.wait_until(
-        "a new kafka-0 ready",
-        lambda: pod_uid(namespace) not in ("", before) and node_ready(namespace),
+        f"a new {pod} ready",
+        lambda: pod_uid(namespace, pod) not in ("", before) and node_ready(namespace, pod),
         timeout=300,
     )
     elapsed = time.monotonic() - start
-    print(f"kafka-0 replaced and ready in {elapsed:.0f} s")
+    print(f"{pod} replaced and ready in {elapsed:.0f} s")
     return elapsed
+
+
+def acked_so_far(namespace: str) -> int:
+    """Messages the producer pod has had acknowledged, from its progress lines (0 before it starts)."""
+    lines = kube.kubectl("logs", "producer", "-n", namespace, check=False).splitlines()
+    progress = [ln for ln in lines if ln.startswith("progress")]
+    return int(progress[-1].split("acked=")[1]) if progress else 0
 
 
 def test_installs_ready_with_declared_topic_and_data_survives_the_pod(namespace: str) -> None:
@@ -192,12 +199,7 @@ def test_idempotent_producer_loses_nothing_across_a_broker_restart(namespace: st
     producer["spec"]["containers"][0]["env"] = client_env(namespace, TOPIC="e2e.durable", COUNT=count, RATE=rate)
     kube.apply(producer, namespace=namespace)
 
-    def acked_so_far() -> int:
-        lines = kube.kubectl("logs", "producer", "-n", namespace, check=False).splitlines()
-        progress = [ln for ln in lines if ln.startswith("progress")]
-        return int(progress[-1].split("acked=")[1]) if progress else 0
-
-    kube.wait_until("the producer's first acknowledgements", lambda: acked_so_far() >= 300, timeout=180)
+    kube.wait_until("the producer's first acknowledgements", lambda: acked_so_far(namespace) >= 300, timeout=180)
     restart_node(namespace)
 
     assert kube.wait_pod_phase("producer", namespace, {"Succeeded", "Failed"}, timeout=600) == "Succeeded"
@@ -207,4 +209,30 @@ def test_idempotent_producer_loses_nothing_across_a_broker_restart(namespace: st
     consumed = run_json(namespace, "consume", CONSUME, TOPIC="e2e.durable", COUNT=count)
     assert consumed["missing"] == []
     # Idempotence: the retries across the restart wrote no message twice.
+    assert (consumed["count"], consumed["distinct"]) == (count, count)
+
+
+def test_three_nodes_form_a_quorum_and_ride_out_the_loss_of_one(namespace: str) -> None:
+    topic = {"name": "e2e.replicated", "partitions": 3}
+    start = time.monotonic()
+    kube.helm_install("kafka", RELEASE, namespace, {"replicas": 3, "persistence": {"size": "1Gi"}, "topics": [topic]})
+    print(f"3 kafka nodes ready {time.monotonic() - start:.0f} s after helm install")
+    assert kube.get("statefulset", RELEASE, namespace)["status"]["readyReplicas"] == 3
+    (job,) = [j["metadata"]["name"] for j in kube.get("jobs", namespace=namespace)["items"]]
+    kube.kubectl("wait", "-n", namespace, "--for=condition=Complete", f"job/{job}", "--timeout=300s", timeout=320)
+    described = run_json(namespace, "describe", DESCRIBE, TOPIC=topic["name"])
+    assert (described["brokers"], described["partitions"]) == (3, 3)
+
+    count = 2000
+    producer = kube.pod("producer", ["python3", "-c", PRODUCE], labels={"app": "producer", **CLIENT})
+    producer["spec"]["containers"][0]["env"] = client_env(namespace, TOPIC=topic["name"], COUNT=count, RATE=50)
+    kube.apply(producer, namespace=namespace)
+    kube.wait_until("the producer's first acknowledgements", lambda: acked_so_far(namespace) >= 300, timeout=180)
+    # One node of three goes: replication factor 3 with min.insync.replicas 2 keeps acks=all writes going.
+    restart_node(namespace, f"{RELEASE}-1")
+    assert kube.wait_pod_phase("producer", namespace, {"Succeeded", "Failed"}, timeout=600) == "Succeeded"
+    result = json.loads(kube.logs("producer", namespace).split("RESULT ", 1)[1])
+    assert result == {"acked": count, "distinct": count, "failed": [], "unflushed": 0}
+    consumed = run_json(namespace, "consume", CONSUME, TOPIC=topic["name"], COUNT=count)
+    assert consumed["missing"] == []
     assert (consumed["count"], consumed["distinct"]) == (count, count)
