@@ -42,8 +42,8 @@ load-images: images ## Build the images and load them into the cluster
 .PHONY: up ui chart-deps
 chart-deps: ## Chart dependency archives (the official Airflow chart from $$AIRFLOW_CHART, a local copy, if set)
 	@hack/chart-deps.sh
-up: ## From nothing to a running platform on kind
-	@hack/up.sh
+up: ## From nothing to a running platform on kind (IMAGES="a b" rebuilds only those)
+	@IMAGES="$(IMAGES)" hack/up.sh
 ui: ## Port-forward the Airflow UI to localhost:8080
 	@hack/ui.sh
 

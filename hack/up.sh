@@ -9,8 +9,11 @@ start=$SECONDS
 
 "$ROOT/hack/cluster/up.sh"
 "$ROOT/hack/images/base-images.sh"
-"$ROOT/hack/images/build.sh"
-"$ROOT/hack/images/load.sh"
+# IMAGES="a b" limits the (re)build and load to those images.
+# shellcheck disable=SC2086
+"$ROOT/hack/images/build.sh" ${IMAGES:-}
+# shellcheck disable=SC2086
+"$ROOT/hack/images/load.sh" ${IMAGES:-}
 "$ROOT/hack/chart-deps.sh"
 
 phase "helm upgrade --install $RELEASE (namespace $NAMESPACE)"
