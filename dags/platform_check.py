@@ -1,9 +1,13 @@
-"""platform_check: a Python task in a worker pod, then a task in a pod of a platform image."""
+"""platform_check: a Python task in a worker pod, then a task in a pod of a platform image.
+
+`sleep_seconds` keeps the Python task running for a while (the e2e tests restart components
+under a running DAG with it).
+"""
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, Param, task
 from airyard.operators.task_pod import TaskPodOperator
 
 with DAG(
@@ -13,12 +17,15 @@ with DAG(
     catchup=False,
     tags=["example", "platform"],
     default_args={"owner": "airyard", "retries": 1},
+    params={"sleep_seconds": Param(0, type="integer", minimum=0, maximum=600)},
 ):
 
     @task
-    def python_in_worker() -> dict[str, str]:
+    def python_in_worker(params: dict | None = None) -> dict[str, str]:
         import platform
+        import time
 
+        time.sleep(int((params or {}).get("sleep_seconds", 0)))
         return {"python": platform.python_version(), "node": platform.node()}
 
     pod = TaskPodOperator(

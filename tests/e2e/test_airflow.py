@@ -1,0 +1,80 @@
+"""Airflow on the cluster (issue: Airflow on Kubernetes): the platform as `make up` leaves it."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import requests
+
+from tests.e2e import airflow, kube
+from tests.e2e.airflow import NAMESPACE, RELEASE
+
+DAG = "platform_check"
+
+
+def _pods() -> dict[str, str]:
+    """Long-running pods of the platform: name -> uid."""
+    pods = kube.get("pods", namespace=NAMESPACE)["items"]
+    return {
+        p["metadata"]["name"]: p["metadata"]["uid"]
+        for p in pods
+        if p["metadata"].get("ownerReferences", [{}])[0].get("kind") in {"ReplicaSet", "StatefulSet"}
+    }
+
+
+def _run_pods() -> list[str]:
+    selector = f"dag_id={DAG}"
+    return kube.kubectl("get", "pods", "-n", NAMESPACE, "-l", selector, "-o", "name").split()
+
+
+def test_ui_answers_and_the_api_requires_the_generated_credentials() -> None:
+    with kube.port_forward(f"service/{RELEASE}-api-server", NAMESPACE, 8080) as port:
+        base = f"http://127.0.0.1:{port}"
+        assert requests.get(f"{base}/", timeout=30).status_code == 200
+        assert requests.get(f"{base}/api/v2/dags", timeout=30).status_code == 401
+        bad = requests.post(f"{base}/auth/token", json={"username": "admin", "password": "admin"}, timeout=30)
+        assert bad.status_code in {401, 403}
+        af = airflow.Airflow.login(base, *airflow.admin_credentials())
+        assert DAG in {d["dag_id"] for d in af.request("GET", "/dags")["dags"]}
+
+
+def test_python_and_pod_tasks_succeed_and_logs_outlive_the_worker_pods() -> None:
+    with airflow.connect() as af:
+        started = time.monotonic()
+        run_id = af.trigger(DAG)
+        run = af.wait_for_run(DAG, run_id, timeout=600)
+        elapsed = time.monotonic() - started
+        assert run["state"] == "success", af.task_states(DAG, run_id)
+        print(f"\n{DAG}: trigger -> success in {elapsed:.1f} s")
+        kube.wait_until("the run's worker and task pods to be deleted", lambda: not _run_pods(), timeout=180)
+        log = af.task_log(DAG, run_id, "task_in_pod")
+        assert '{"pod": "task-in-pod-' in log, log[-2000:]
+
+
+def test_scheduler_restart_does_not_lose_a_running_dag_run() -> None:
+    with airflow.connect() as af:
+        run_id = af.trigger(DAG, conf={"sleep_seconds": 40})
+        kube.wait_until(
+            "the python task to run", lambda: af.task_states(DAG, run_id).get("python_in_worker") == "running", 300
+        )
+        kube.kubectl("delete", "pod", "-n", NAMESPACE, "-l", "component=scheduler", "--wait=false")
+        run = af.wait_for_run(DAG, run_id, timeout=900)
+        assert run["state"] == "success", af.task_states(DAG, run_id)
+
+
+def test_helm_upgrade_with_unchanged_values_restarts_no_pod() -> None:
+    values = kube.helm("get", "values", RELEASE, "-n", NAMESPACE, "-o", "yaml")
+    chart = str(kube.REPO / "charts" / "airyard")
+    args = ["upgrade", RELEASE, chart, "-n", NAMESPACE, "--timeout", "10m", "-f", "-"]
+
+    def upgrade() -> None:
+        proc = subprocess.run(["helm", *args], input=values, capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stderr
+
+    upgrade()  # converge on the chart as it is in this checkout
+    kube.kubectl("rollout", "status", "-n", NAMESPACE, "deployment", "--timeout=600s")
+    before = _pods()
+    upgrade()
+    time.sleep(20)
+    assert _pods() == before
