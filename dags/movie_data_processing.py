@@ -1,0 +1,50 @@
+"""movie_data_processing: Kafka -> Spark -> MongoDB once a day.
+
+Each stage is a SparkApplication of airyard/movies-spark (pool spark): clean and de-duplicate movies
+and people, review sentiment (offline lexicon), analytics; then retention clean-up in a pod.
+Variables: enable_sentiment_analysis (default true), data_retention_days (default 30).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+from airyard.alerts import on_failure_callback
+from airyard.movies.operators import SparkClusterCheckOperator, SparkProcessOperator, cleanup_operator
+
+DEFAULT_ARGS = {
+    "owner": "airyard",
+    "retries": 3,
+    "retry_delay": timedelta(minutes=5),
+    "execution_timeout": timedelta(hours=2),
+    "email_on_failure": False,
+    "on_failure_callback": on_failure_callback,
+}
+
+with DAG(
+    dag_id="movie_data_processing",
+    description="Process raw movie data with Spark and write results to MongoDB",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["movies", "processing", "spark"],
+):
+    start = EmptyOperator(task_id="start_processing")
+    check = SparkClusterCheckOperator(task_id="check_spark_cluster")
+    movies = SparkProcessOperator(task_id="process_movie_data", stage="movies")
+    sentiment = SparkProcessOperator(
+        task_id="analyze_sentiment",
+        stage="sentiment",
+        enabled="{{ var.value.get('enable_sentiment_analysis', 'true') }}",
+    )
+    # Analytics also runs when sentiment analysis is switched off (skipped).
+    analytics = SparkProcessOperator(task_id="generate_analytics", stage="analytics", trigger_rule="none_failed")
+    cleanup = cleanup_operator(task_id="cleanup_old_data", days="{{ var.value.get('data_retention_days', 30) }}")
+    end = EmptyOperator(task_id="end_processing")
+
+    start >> check >> movies >> sentiment >> analytics >> cleanup >> end

@@ -1,0 +1,434 @@
+"""Operators of the movie pipeline.
+
+Extraction and processing run in pods of our images (TaskPodOperator, SparkApplications); the
+checks and the report are small queries that run in the worker pod itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow.providers.cncf.kubernetes.operators.spark_kubernetes import SparkKubernetesOperator
+from airflow.providers.standard.operators.branch import BaseBranchOperator
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowSkipException
+from kubernetes.client import models as k8s
+
+from airyard import alerts, cluster
+from airyard.movies import (
+    ALL_TOPICS,
+    MOVIES,
+    PIPELINE_METRICS,
+    PROCESSING_GROUP,
+    QUALITY_REPORTS,
+    RAW_TOPICS,
+    TOPIC_METRICS,
+    quality,
+)
+from airyard.movies.hooks import KafkaHook, MongoDBHook
+from airyard.operators.task_pod import TaskPodOperator
+
+MOVIES_IMAGE = "movies"
+SPARK_IMAGE = "movies-spark"
+SPARK_VERSION = "4.0.4"
+
+
+def connection_env() -> list[k8s.V1EnvFromSource]:
+    """The platform's and the user's AIRFLOW_CONN_* keys, as worker pods get them: pod code reads
+    the same connections as Airflow, and no credential is written into a pod spec."""
+    return [
+        k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=f"{cluster.release()}-airflow-connections")),
+        k8s.V1EnvFromSource(
+            secret_ref=k8s.V1SecretEnvSource(name=f"{cluster.release()}-airflow-external-connections", optional=True)
+        ),
+    ]
+
+
+class TMDBExtractOperator(TaskPodOperator):
+    """Extract one kind of TMDB data to Kafka in a pod of airyard/movies.
+
+    :param extraction_type: trending_movies, popular_movies, trending_people or movie_details.
+    :param pages: pages of list endpoints (templated, e.g. "{{ var.value.max_popular_pages }}").
+    :param movie_ids: movie_details only: JSON of ids or of upstream summaries (templated).
+    """
+
+    template_fields: Sequence[str] = (*TaskPodOperator.template_fields, "pages", "movie_ids")
+
+    def __init__(self, *, extraction_type: str, pages: int | str = 1, movie_ids: str = "[]", **kwargs: Any) -> None:
+        self.extraction_type = extraction_type
+        self.pages = pages
+        self.movie_ids = movie_ids
+        kwargs.setdefault("pool", "tmdb_api")
+        kwargs.setdefault("do_xcom_push", True)
+        kwargs.setdefault("env_from", connection_env())
+        super().__init__(image_name=MOVIES_IMAGE, cmds=["python3", "-m", "airyard.movies.extract"], **kwargs)
+
+    def execute(self, context: Any) -> Any:
+        self.arguments = [
+            self.extraction_type,
+            "--pages",
+            str(self.pages),
+            "--run-id",
+            str(context["run_id"]),
+            "--ids",
+            self.movie_ids if isinstance(self.movie_ids, str) else json.dumps(self.movie_ids),
+        ]
+        return super().execute(context)
+
+
+class KafkaHealthCheckOperator(BaseOperator):
+    """Fail unless a broker answers and every topic the pipeline uses exists."""
+
+    def __init__(
+        self, *, topics: Sequence[str] = ALL_TOPICS, kafka_conn_id: str = "kafka_default", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.topics = tuple(topics)
+        self.kafka_conn_id = kafka_conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        result = KafkaHook(self.kafka_conn_id).health(self.topics)
+        self.log.info("Kafka healthy: %s", result)
+        return result
+
+
+class SparkClusterCheckOperator(BaseOperator):
+    """The Spark operator is installed and this worker may submit SparkApplications here."""
+
+    def __init__(self, *, namespace: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.namespace = namespace
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+        from kubernetes import client
+
+        hook = KubernetesHook()
+        namespace = self.namespace or hook.get_namespace() or "default"
+        api = client.AuthorizationV1Api(hook.api_client)
+        verdicts = {}
+        for verb in ("create", "get", "delete"):
+            review = client.V1SelfSubjectAccessReview(
+                spec=client.V1SelfSubjectAccessReviewSpec(
+                    resource_attributes=client.V1ResourceAttributes(
+                        group="sparkoperator.k8s.io", resource="sparkapplications", verb=verb, namespace=namespace
+                    )
+                )
+            )
+            verdicts[verb] = api.create_self_subject_access_review(review).status.allowed
+        if not all(verdicts.values()):
+            raise RuntimeError(
+                f"may not submit SparkApplications in {namespace}: {verdicts}. Add this worker's service account to "
+                "spark-operator.spark.submitters in the umbrella values."
+            )
+        apps = client.CustomObjectsApi(hook.api_client).list_namespaced_custom_object(
+            "sparkoperator.k8s.io", "v1beta2", namespace, "sparkapplications", limit=1
+        )
+        return {"namespace": namespace, "access": verdicts, "applications_listed": len(apps.get("items", []))}
+
+
+class SparkProcessOperator(SparkKubernetesOperator):
+    """Run a stage of the movie Spark job (images/movies-spark) as a SparkApplication.
+
+    :param stage: movies, sentiment or analytics (jobs/process.py).
+    :param job_args: extra arguments of the stage (templated).
+    :param enabled: templated switch (e.g. a variable): false skips the task without starting Spark.
+    """
+
+    template_fields: Sequence[str] = (*SparkKubernetesOperator.template_fields, "job_args", "enabled")
+
+    def __init__(
+        self,
+        *,
+        stage: str,
+        job_args: list[str] | None = None,
+        enabled: bool | str = True,
+        executor_instances: int = 1,
+        memory: str = "512m",
+        **kwargs: Any,
+    ) -> None:
+        self.stage = stage
+        self.job_args = job_args or []
+        self.enabled = enabled
+        self.executor_instances = executor_instances
+        self.memory = memory
+        kwargs.setdefault("pool", "spark")
+        kwargs.setdefault("in_cluster", True)
+        kwargs.setdefault("get_logs", True)
+        kwargs.setdefault("delete_on_termination", True)
+        kwargs.setdefault("namespace", None)
+        super().__init__(template_spec={"spark": self.application()}, **kwargs)
+
+    def execute(self, context: Any) -> Any:
+        if str(self.enabled).strip().lower() in {"false", "0", "no", "off"}:
+            raise AirflowSkipException(f"stage {self.stage} disabled ({self.enabled!r})")
+        if not self.namespace:
+            from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+
+            self.namespace = KubernetesHook().get_namespace() or "default"
+        self.template_spec = {"spark": self.application(run_id=str(context["run_id"]))}
+        return super().execute(context)
+
+    def application(self, run_id: str = "") -> dict[str, Any]:
+        """The SparkApplication (v1beta2) of this stage."""
+        labels = {**cluster.client_labels(("kafka", "mongodb")), "app.kubernetes.io/part-of": "airyard-movies"}
+        env_from = [
+            {"secretRef": {"name": f"{cluster.release()}-airflow-connections"}},
+        ]
+        pod = {
+            "cores": 1,
+            "coreRequest": "100m",
+            "memory": self.memory,
+            "labels": labels,
+            "envFrom": env_from,
+            "podSecurityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 185,
+                "runAsGroup": 185,
+                "fsGroup": 185,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+        }
+        return {
+            "apiVersion": "sparkoperator.k8s.io/v1beta2",
+            "kind": "SparkApplication",
+            "metadata": {"labels": {"app.kubernetes.io/part-of": "airyard-movies"}},
+            "spec": {
+                "type": "Python",
+                "mode": "cluster",
+                "image": cluster.image(SPARK_IMAGE),
+                "imagePullPolicy": "IfNotPresent",
+                "mainApplicationFile": "local:///opt/airyard/jobs/process.py",
+                "arguments": [self.stage, "--run-id", run_id, *[str(a) for a in self.job_args]],
+                "sparkVersion": SPARK_VERSION,
+                "restartPolicy": {"type": "Never"},
+                "sparkConf": {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"},
+                "driver": {**pod, "serviceAccount": f"{cluster.release()}-spark-operator-spark"},
+                "executor": {**pod, "instances": self.executor_instances},
+            },
+        }
+
+
+def cleanup_operator(*, task_id: str, days: str, **kwargs: Any) -> TaskPodOperator:
+    """Retention clean-up in a pod of airyard/movies (no TTL indexes in FerretDB)."""
+    return TaskPodOperator(
+        task_id=task_id,
+        image_name=MOVIES_IMAGE,
+        cmds=["python3", "-m", "airyard.movies.store"],
+        arguments=["cleanup", "--days", days],
+        env_from=connection_env(),
+        **kwargs,
+    )
+
+
+class MongoDBValidationOperator(BaseOperator):
+    """Validate the newest documents of a collection against the pipeline's schema."""
+
+    template_fields: Sequence[str] = ("collections", "sample_size")
+
+    def __init__(
+        self,
+        *,
+        collections: Sequence[str] = (MOVIES,),
+        sample_size: int = 1000,
+        min_valid_ratio: float = 0.99,
+        mongo_conn_id: str = "mongo_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.collections = list(collections)
+        self.sample_size = sample_size
+        self.min_valid_ratio = min_valid_ratio
+        self.mongo_conn_id = mongo_conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        hook = MongoDBHook(self.mongo_conn_id)
+        results = []
+        with hook.get_conn() as client:
+            db = hook.database(client)
+            for name in self.collections:
+                docs = db[name].find({}, sort=[("last_seen_at", -1)], limit=int(self.sample_size))
+                results.append(quality.validate_schema(name, docs, self.min_valid_ratio))
+        passed = all(r["passed"] for r in results)
+        return {"check": "schema", "passed": passed, "details": {r["check"]: r["details"] for r in results}}
+
+
+class FreshnessCheckOperator(BaseOperator):
+    """The newest movie was seen within `max_age_hours`."""
+
+    def __init__(self, *, max_age_hours: float = 26, mongo_conn_id: str = "mongo_default", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_age_hours = max_age_hours
+        self.mongo_conn_id = mongo_conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        hook = MongoDBHook(self.mongo_conn_id)
+        with hook.get_conn() as client:
+            newest = hook.database(client)[MOVIES].find_one(
+                {}, sort=[("last_seen_at", -1)], projection={"last_seen_at": 1}
+            )
+        return quality.freshness(newest.get("last_seen_at") if newest else None, self.max_age_hours)
+
+
+class VolumeCheckOperator(BaseOperator):
+    """Records extracted in the latest ingestion run versus the runs before it (pipeline_metrics)."""
+
+    def __init__(
+        self, *, history: int = 24, tolerance: float = 3.0, mongo_conn_id: str = "mongo_default", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.history = history
+        self.tolerance = tolerance
+        self.mongo_conn_id = mongo_conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        hook = MongoDBHook(self.mongo_conn_id)
+        with hook.get_conn() as client:
+            runs = list(
+                hook.database(client)[PIPELINE_METRICS].find(
+                    {"dag_id": "movie_data_ingestion"}, sort=[("recorded_at", -1)], limit=self.history + 1
+                )
+            )
+        if not runs:
+            return {"check": "volume", "passed": False, "details": {"reason": "no ingestion metrics recorded"}}
+        return quality.volume_anomaly(
+            float(runs[0]["records"]), [float(r["records"]) for r in runs[1:]], self.tolerance
+        )
+
+
+class KafkaLagCheckOperator(BaseOperator):
+    """Messages on the raw topics that processing has not read yet (its consumer group)."""
+
+    def __init__(
+        self,
+        *,
+        max_lag: int = 100_000,
+        group: str = PROCESSING_GROUP,
+        kafka_conn_id: str = "kafka_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.max_lag = max_lag
+        self.group = group
+        self.kafka_conn_id = kafka_conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        committed, high = KafkaHook(self.kafka_conn_id).lag(self.group, RAW_TOPICS)
+        return quality.kafka_lag(committed, high, self.max_lag)
+
+
+class QualityReportOperator(BaseOperator):
+    """Combine the checks' results into a report, store it in MongoDB, return it."""
+
+    template_fields: Sequence[str] = ("threshold",)
+
+    def __init__(
+        self,
+        *,
+        check_task_ids: Sequence[str],
+        threshold: float | str = 0.8,
+        mongo_conn_id: str = "mongo_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.check_task_ids = list(check_task_ids)
+        self.threshold = threshold
+        self.mongo_conn_id = mongo_conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        ti = context["ti"]
+        checks = []
+        for task_id in self.check_task_ids:
+            result = ti.xcom_pull(task_ids=task_id)
+            checks.append(result or {"check": task_id, "passed": False, "details": {"reason": "no result"}})
+        rep = quality.report(checks, float(self.threshold))
+        rep["run_id"] = context["run_id"]
+        rep["dag_id"] = ti.dag_id
+        hook = MongoDBHook(self.mongo_conn_id)
+        with hook.get_conn() as client:
+            hook.database(client)[QUALITY_REPORTS].update_one({"run_id": rep["run_id"]}, {"$set": rep}, upsert=True)
+        self.log.info("%s", quality.summary_text(rep))
+        return {**rep, "generated_at": rep["generated_at"].isoformat()}
+
+
+class DataQualityBranchOperator(BaseBranchOperator):
+    """Follow `alert_task_id` when the report's score is below the threshold, else `ok_task_id`."""
+
+    def __init__(self, *, report_task_id: str, alert_task_id: str, ok_task_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.report_task_id = report_task_id
+        self.alert_task_id = alert_task_id
+        self.ok_task_id = ok_task_id
+
+    def choose_branch(self, context: Any) -> str:
+        rep = context["ti"].xcom_pull(task_ids=self.report_task_id) or {}
+        breached = bool(rep.get("breached", True))
+        self.log.info(
+            "quality score %s, threshold %s: %s", rep.get("score"), rep.get("threshold"), "alert" if breached else "ok"
+        )
+        return self.alert_task_id if breached else self.ok_task_id
+
+
+class QualityAlertOperator(BaseOperator):
+    """E-mail and webhook alert with the quality report (airyard.alerts)."""
+
+    def __init__(self, *, report_task_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.report_task_id = report_task_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        rep = context["ti"].xcom_pull(task_ids=self.report_task_id)
+        subject = (
+            f"Movie data quality {rep['score']:.2f} below {rep['threshold']:.2f}: {', '.join(rep['failed_checks'])}"
+        )
+        result = alerts.notify(subject, quality.summary_text(rep) + f"\nRun: {context['run_id']}", severity="warning")
+        if not result.delivered:
+            raise RuntimeError(
+                f"quality alert not delivered: email {result.email}, slack {result.slack} {result.errors}"
+            )
+        return {"email": result.email, "slack": result.slack}
+
+
+class ExtractionMetricsOperator(BaseOperator):
+    """Sum the extraction tasks' summaries; publish to Kafka (movies.metrics) and MongoDB."""
+
+    def __init__(
+        self,
+        *,
+        extract_task_ids: Sequence[str],
+        kafka_conn_id: str = "kafka_default",
+        mongo_conn_id: str = "mongo_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.extract_task_ids = list(extract_task_ids)
+        self.kafka_conn_id = kafka_conn_id
+        self.mongo_conn_id = mongo_conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        ti = context["ti"]
+        per_task = {t: ti.xcom_pull(task_ids=t) or {} for t in self.extract_task_ids}
+        metrics: dict[str, Any] = {
+            "dag_id": ti.dag_id,
+            "run_id": context["run_id"],
+            "recorded_at": datetime.now(UTC),
+            "records": sum(int(s.get("records", 0)) for s in per_task.values()),
+            "dead_letters": sum(int(s.get("dead_letters", 0)) for s in per_task.values()),
+            "api_requests": sum(int(s.get("api_requests", 0)) for s in per_task.values()),
+            "api_retries": sum(int(s.get("api_retries", 0)) for s in per_task.values()),
+            "tasks": {
+                t: {k: s.get(k) for k in ("records", "dead_letters", "counts", "seconds")} for t, s in per_task.items()
+            },
+        }
+        KafkaHook(self.kafka_conn_id).produce_json(TOPIC_METRICS, f"ingestion:{context['run_id']}", metrics)
+        hook = MongoDBHook(self.mongo_conn_id)
+        with hook.get_conn() as client:
+            hook.database(client)[PIPELINE_METRICS].update_one(
+                {"run_id": metrics["run_id"], "dag_id": metrics["dag_id"]}, {"$set": metrics}, upsert=True
+            )
+        self.log.info("extraction metrics: %s", metrics)
+        return {**metrics, "recorded_at": metrics["recorded_at"].isoformat()}

@@ -1,0 +1,93 @@
+"""MongoDB (FerretDB 1.x) writes of the pipeline: keyed upserts and retention clean-up.
+
+FerretDB 1.24 has no $lookup, $facet, $merge, TTL or text indexes, so: joins and aggregations are
+done in Spark, documents are upserted by their natural key (re-runs never duplicate), and
+retention is an explicit delete by date instead of a TTL index.
+
+``python -m airyard.movies.store cleanup --days N`` runs in a task pod (AIRFLOW_CONN_MONGO_DEFAULT).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airyard.movies import (
+    DATABASE,
+    GENRE_STATS,
+    MOVIES,
+    PEOPLE,
+    PIPELINE_METRICS,
+    QUALITY_REPORTS,
+    REVIEWS,
+    YEARLY_STATS,
+    conn,
+)
+
+#: Collection -> (date field retention applies to).
+RETENTION = {
+    MOVIES: "last_seen_at",
+    PEOPLE: "last_seen_at",
+    REVIEWS: "last_seen_at",
+    PIPELINE_METRICS: "recorded_at",
+    QUALITY_REPORTS: "generated_at",
+    GENRE_STATS: "computed_at",
+    YEARLY_STATS: "computed_at",
+}
+
+
+def upsert(collection: Any, docs: Iterable[dict[str, Any]], key: Sequence[str], batch: int = 500) -> dict[str, int]:
+    """Upsert documents by their key fields in bulk; returns inserted/updated counts."""
+    from pymongo import UpdateOne
+
+    inserted = updated = 0
+    ops: list[Any] = []
+
+    def flush() -> None:
+        nonlocal inserted, updated, ops
+        if ops:
+            res = collection.bulk_write(ops, ordered=False)
+            inserted += res.upserted_count
+            updated += res.matched_count
+            ops = []
+
+    for doc in docs:
+        ops.append(UpdateOne({k: doc[k] for k in key}, {"$set": doc}, upsert=True))
+        if len(ops) >= batch:
+            flush()
+    flush()
+    return {"inserted": inserted, "updated": updated}
+
+
+def cleanup(db: Any, days: int, now: datetime | None = None) -> dict[str, int]:
+    """Delete documents older than `days` from every collection with a retention date."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    return {name: db[name].delete_many({field: {"$lt": cutoff}}).deleted_count for name, field in RETENTION.items()}
+
+
+def client_from_env(environ: dict[str, str] | None = None) -> Any:
+    import pymongo
+
+    c = conn.get("mongo_default", environ)
+    return pymongo.MongoClient(conn.mongo_uri(c), serverSelectionTimeoutMS=20000), (c.schema or DATABASE)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m airyard.movies.store")
+    sub = parser.add_subparsers(dest="command", required=True)
+    clean = sub.add_parser("cleanup", help="delete documents beyond the retention period")
+    clean.add_argument("--days", type=int, required=True)
+    args = parser.parse_args(argv)
+    client, database = client_from_env()
+    with client:
+        deleted = cleanup(client[database], args.days)
+    print(json.dumps({"retention_days": args.days, "deleted": deleted}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
