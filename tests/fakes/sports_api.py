@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 PATHS = {"football/nfl": "nfl", "basketball/nba": "nba", "baseball/mlb": "mlb"}
-GAMES_PER_DAY = {"nfl": 4, "nba": 6, "mlb": 8}
+GAMES_PER_DAY = {"nfl": 4, "nba": 6, "mlb": 6}
 TEAMS = {
     "nfl": ["KC", "BUF", "PHI", "SF", "DAL", "BAL", "MIA", "DET", "GB", "CIN", "NYJ", "CHI"],
     "nba": ["BOS", "DEN", "MIL", "LAL", "GSW", "PHX", "MIA", "NYK", "DAL", "CLE", "OKC", "MIN"],

@@ -1,0 +1,39 @@
+"""data_validation_dag: the day's observations checked for schema, then in parallel for quality,
+distributions (drift against the champion's training data) and anomalies. Daily."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG
+from airyard.operators.ml_step import MLStepOperator
+
+WINDOW = "'start': data_interval_start | string, 'end': data_interval_end | string"
+
+with DAG(
+    dag_id="data_validation_dag",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["ml", "data-quality"],
+    default_args={"owner": "airyard", "retries": 1, "retry_delay": timedelta(minutes=1)},
+):
+    schema = MLStepOperator(task_id="validate_schema", step="quality.validate_schema")
+    schema >> [
+        MLStepOperator(
+            task_id="check_data_quality",
+            step="quality.check_data_quality",
+            params_json="{{ {" + WINDOW + ", 'min_valid_fraction': var.value.get('quality_threshold', 0.8) | float}"
+            " | tojson }}",
+        ),
+        MLStepOperator(
+            task_id="check_distributions",
+            step="quality.check_distributions",
+            params_json="{{ {" + WINDOW + "} | tojson }}",
+        ),
+        MLStepOperator(
+            task_id="detect_anomalies", step="quality.detect_anomalies", params_json="{{ {" + WINDOW + "} | tojson }}"
+        ),
+    ]

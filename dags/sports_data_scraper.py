@@ -1,0 +1,50 @@
+"""sports_data_scraper: NFL, NBA and MLB scoreboards scraped in parallel, validated, loaded into the
+application database (postgres_mlsp). Invalid records are quarantined with their reason.
+
+Daily at 06:00 UTC (yesterday's games); conf {"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"} backfills.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, get_current_context, task
+
+LEAGUES = ("nfl", "nba", "mlb")
+
+with DAG(
+    dag_id="sports_data_scraper",
+    schedule="0 6 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["sports", "ingestion"],
+    default_args={"owner": "airyard", "retries": 2, "retry_delay": timedelta(minutes=2)},
+):
+
+    @task
+    def scrape(league: str) -> list[dict[str, Any]]:
+        from airyard.sports import tasks
+
+        ctx = get_current_context()
+        start, end = tasks.date_range(ctx.get("logical_date"), ctx["dag_run"].conf or {})
+        return tasks.scrape(league, start, end)
+
+    @task
+    def validate(*scraped: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        from airyard.sports import validation
+
+        valid, rejected = validation.split([r for records in scraped for r in records])
+        print(f"{len(valid)} valid, {len(rejected)} rejected")
+        return {"valid": valid, "rejected": rejected}
+
+    @task
+    def load(checked: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+        from airyard.sports import tasks
+
+        return tasks.load(checked["valid"], checked["rejected"], get_current_context()["run_id"])
+
+    scraped = [scrape.override(task_id=f"scrape_{league}")(league) for league in LEAGUES]
+    load(validate(*scraped))

@@ -1,0 +1,71 @@
+"""The sports schema of the application database (`postgres_mlsp`): games and their quarantine.
+
+Works on any DB-API connection with %s parameters (psycopg2 from PostgresHook, psycopg 3 in tests).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+DDL = """
+CREATE SCHEMA IF NOT EXISTS sports;
+CREATE TABLE IF NOT EXISTS sports.games (
+    league      text        NOT NULL,
+    game_id     text        NOT NULL,
+    game_date   timestamptz NOT NULL,
+    season      integer,
+    home_team   text        NOT NULL,
+    away_team   text        NOT NULL,
+    home_score  integer     NOT NULL,
+    away_score  integer     NOT NULL,
+    loaded_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (league, game_id)
+);
+CREATE TABLE IF NOT EXISTS sports.quarantine (
+    id           bigserial   PRIMARY KEY,
+    league       text,
+    game_id      text,
+    reason       text        NOT NULL,
+    record       jsonb       NOT NULL,
+    run_id       text,
+    quarantined_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+UPSERT = """
+INSERT INTO sports.games (league, game_id, game_date, season, home_team, away_team, home_score, away_score)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (league, game_id) DO UPDATE SET
+    game_date = EXCLUDED.game_date, season = EXCLUDED.season, home_team = EXCLUDED.home_team,
+    away_team = EXCLUDED.away_team, home_score = EXCLUDED.home_score, away_score = EXCLUDED.away_score,
+    loaded_at = now()
+"""
+
+
+def load(conn: Any, valid: list[dict[str, Any]], rejected: list[dict[str, Any]], run_id: str = "") -> dict[str, int]:
+    """Upsert valid games (re-runs are idempotent) and quarantine rejects with their reason, in one transaction."""
+    with conn.cursor() as cur:
+        cur.execute(DDL)
+        for g in valid:
+            cur.execute(
+                UPSERT,
+                (
+                    g["league"],
+                    g["game_id"],
+                    g["game_date"],
+                    g.get("season"),
+                    g["home_team"],
+                    g["away_team"],
+                    g["home_score"],
+                    g["away_score"],
+                ),
+            )
+        for r in rejected:
+            record = {k: v for k, v in r.items() if k != "reason"}
+            cur.execute(
+                "INSERT INTO sports.quarantine (league, game_id, reason, record, run_id) VALUES (%s, %s, %s, %s, %s)",
+                (r.get("league"), r.get("game_id"), r["reason"], json.dumps(record, default=str), run_id),
+            )
+    conn.commit()
+    return {"loaded": len(valid), "quarantined": len(rejected)}
