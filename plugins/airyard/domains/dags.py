@@ -1,0 +1,119 @@
+"""The domain pipelines' DAG shapes, shared by the hourly DAG and its daily backfill twin (thin DAG files)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, task
+
+from airyard import alerts
+from airyard.domains import ingest, lake
+from airyard.domains.operators import (
+    AlertOperator,
+    DataFreshnessCheckOperator,
+    DomainsLakeOperator,
+    IngestionOperator,
+    KafkaHealthCheckOperator,
+    SparkJobCheckOperator,
+)
+
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+TOPICS = [ingest.OBSERVED_TOPIC, ingest.REJECTED_TOPIC]
+ALERT_CONN_ID = "domains_alerts"
+
+
+def default_args(retry_delay: timedelta = timedelta(minutes=2)) -> dict[str, Any]:
+    return {
+        "owner": "airyard",
+        "retries": 1,
+        "retry_delay": retry_delay,
+        "on_failure_callback": alerts.on_failure_callback,
+    }
+
+
+def ingestion_dag(dag_id: str, schedule: str, doc: str, execution_mode: str = "pod") -> DAG:
+    """check_kafka_health → run_full_ingestion → build_lake → send_success_notification.
+
+    build_lake runs even when a feed failed (trigger rule all_done): the other sources were
+    produced and belong in the lake; the failed source shows as the failed ingestion task.
+    """
+    with DAG(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        dagrun_timeout=timedelta(hours=1),
+        tags=["domains", "reference"],
+        doc_md=doc,
+        default_args=default_args(),
+    ) as dag:
+        health = KafkaHealthCheckOperator(task_id="check_kafka_health", topics=TOPICS)
+        ingestion = IngestionOperator(
+            task_id="run_full_ingestion", execution_mode=execution_mode, execution_timeout=timedelta(minutes=20)
+        )
+        build = DomainsLakeOperator(
+            task_id="build_lake", pool="spark", trigger_rule="all_done", execution_timeout=timedelta(minutes=40)
+        )
+
+        @task
+        def send_success_notification(summary: dict[str, Any], lake_run: dict[str, Any]) -> dict[str, Any]:
+            body = (
+                f"{summary['unique_domains']} unique domains ({summary['produced']} produced, "
+                f"{summary['rejected']} lines rejected) for {summary['interval_start']} to {summary['interval_end']}; "
+                f"lake built by {lake_run['application']}"
+            )
+            result = alerts.notify(f"{dag_id} succeeded", body, severity="info", slack_conn_id=ALERT_CONN_ID)
+            return {"body": body, "email": result.email, "slack": result.slack}
+
+        health >> ingestion >> build
+        send_success_notification(ingestion.output, build.output)
+    return dag
+
+
+def monitoring_dag(dag_id: str = "monitoring_dag") -> DAG:
+    """Infrastructure (Kafka, Spark job) and data quality (layer freshness) checks every 15 minutes."""
+    from airflow.sdk import TaskGroup
+
+    with DAG(
+        dag_id=dag_id,
+        schedule="*/15 * * * *",
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        dagrun_timeout=timedelta(minutes=14),
+        tags=["domains", "monitoring", "reference"],
+        doc_md=__doc__,
+        # Quick retry: a check that fails twice 30 s apart is a real finding, not a blip.
+        default_args={"owner": "airyard", "retries": 1, "retry_delay": timedelta(seconds=30)},
+    ) as dag:
+        with TaskGroup("infrastructure_health") as infra:
+            KafkaHealthCheckOperator(task_id="check_kafka", topics=TOPICS)
+            SparkJobCheckOperator(task_id="check_spark", max_age_minutes=lake.MAX_AGE_MINUTES["gold"])
+        with TaskGroup("data_quality") as quality:
+            for layer, key in lake.LAYERS.items():
+                DataFreshnessCheckOperator(
+                    task_id=f"check_{layer}_freshness",
+                    delta_path=f"s3://{lake.BUCKET}/{key}",
+                    max_age_minutes=lake.MAX_AGE_MINUTES[layer],
+                )
+
+        @task(trigger_rule="all_done")
+        def collect_metrics(**context: Any) -> dict[str, Any]:
+            ti = context["ti"]
+            metrics: dict[str, Any] = {}
+            for layer in lake.LAYERS:
+                fresh = ti.xcom_pull(task_ids=f"data_quality.check_{layer}_freshness", key="freshness")
+                metrics[f"{layer}_age_minutes"] = fresh["age_minutes"] if fresh else None
+                metrics[f"{layer}_fresh"] = bool(fresh and fresh["fresh"])
+            metrics["kafka"] = ti.xcom_pull(task_ids="infrastructure_health.check_kafka")
+            metrics["spark"] = ti.xcom_pull(task_ids="infrastructure_health.check_spark")
+            print("METRICS", metrics)
+            return metrics
+
+        alert = AlertOperator(task_id="alert_on_failure", slack_conn_id=ALERT_CONN_ID)
+        [infra, quality] >> collect_metrics()
+        [infra, quality] >> alert
+    return dag

@@ -1,0 +1,340 @@
+"""Operators of the domain pipeline: ingestion, Kafka health, Delta freshness and Spark job checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseHook, BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airyard.domains import ingest, lake
+from airyard.domains import sources as feeds
+
+EXECUTION_MODES = ("subprocess", "pod")
+PLUGINS_DIR = str(Path(__file__).resolve().parents[2])
+
+
+def kafka_bootstrap(kafka_servers: str | None, conn_id: str = "kafka_default") -> str:
+    """Explicit servers, else the platform connection's extra `bootstrap.servers`."""
+    if kafka_servers:
+        return kafka_servers
+    return str(BaseHook.get_connection(conn_id).extra_dejson["bootstrap.servers"])
+
+
+def _interval(context: Any) -> tuple[str, str]:
+    start = context.get("data_interval_start") or context["logical_date"]
+    end = context.get("data_interval_end") or start
+    return start.isoformat(), end.isoformat()
+
+
+class IngestionOperator(BaseOperator):
+    """Ingest harmful-domain feeds into Kafka (airyard.domains.ingest).
+
+    :param source_name: one source of the config by name; None ingests every enabled source.
+    :param config_path: the sources.yaml (default: the one shipped with the plugin).
+    :param kafka_servers: bootstrap servers; default from the kafka_default connection.
+    :param execution_mode: "subprocess" (a child Python of the worker) or "pod" (a pod of the
+        airyard/airflow image: the seed's docker mode on Kubernetes, isolating the feed parsing
+        from the worker and bounding its resources).
+    :param fail_on_source_error: fail the task (after the other sources are produced) when any
+        source failed; the summary is pushed to XCom key "summary" either way.
+    """
+
+    template_fields: Sequence[str] = ("source_name", "config_path", "kafka_servers")
+
+    def __init__(
+        self,
+        *,
+        source_name: str | None = None,
+        config_path: str = str(feeds.DEFAULT_CONFIG),
+        kafka_servers: str | None = None,
+        execution_mode: str = "subprocess",
+        observed_topic: str = ingest.OBSERVED_TOPIC,
+        rejected_topic: str = ingest.REJECTED_TOPIC,
+        feed_conn_ids: Sequence[str] = ("threat_feeds",),
+        fail_on_source_error: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if execution_mode not in EXECUTION_MODES:
+            raise ValueError(f"execution_mode must be one of {EXECUTION_MODES}, not {execution_mode!r}")
+        self.source_name = source_name
+        self.config_path = config_path
+        self.kafka_servers = kafka_servers
+        self.execution_mode = execution_mode
+        self.observed_topic = observed_topic
+        self.rejected_topic = rejected_topic
+        self.feed_conn_ids = tuple(feed_conn_ids)
+        self.fail_on_source_error = fail_on_source_error
+
+    def _arguments(self, context: Any, servers: str) -> list[str]:
+        start, end = _interval(context)
+        args = [
+            "--config", self.config_path, "--kafka-servers", servers,
+            "--interval-start", start, "--interval-end", end, "--run-id", str(context["run_id"]),
+            "--observed-topic", self.observed_topic, "--rejected-topic", self.rejected_topic,
+        ]  # fmt: skip
+        return args + (["--source", self.source_name] if self.source_name else [])
+
+    def _run_subprocess(self, args: list[str]) -> dict[str, Any]:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [PLUGINS_DIR, os.environ.get("PYTHONPATH")]))}
+        proc = subprocess.run(
+            [sys.executable, "-m", "airyard.domains.ingest", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
+        for line in (proc.stdout + proc.stderr).splitlines():
+            if not line.startswith(ingest.RESULT_MARKER):
+                self.log.info("ingest: %s", line)
+        if proc.returncode != 0:
+            raise AirflowException(f"ingestion exited {proc.returncode}: {proc.stderr.strip()[-2000:]}")
+        marked = [line for line in proc.stdout.splitlines() if line.startswith(ingest.RESULT_MARKER)]
+        if not marked:
+            raise AirflowException("ingestion printed no result")
+        return json.loads(marked[-1][len(ingest.RESULT_MARKER) :])
+
+    def _run_pod(self, context: Any, args: list[str]) -> dict[str, Any]:
+        from kubernetes.client import models as k8s
+
+        from airyard.operators.task_pod import TaskPodOperator
+
+        # Feed connections (API keys included) reach the pod as Secret references, never as values.
+        env = [k8s.V1EnvVar(name="PYTHONPATH", value="/opt/airflow/plugins")] + [
+            k8s.V1EnvVar(
+                name=f"AIRFLOW_CONN_{conn_id.upper()}",
+                value_from=k8s.V1EnvVarSource(
+                    secret_key_ref=k8s.V1SecretKeySelector(
+                        name="airyard-airflow-external-connections",
+                        key=f"AIRFLOW_CONN_{conn_id.upper()}",
+                        optional=True,
+                    )
+                ),
+            )
+            for conn_id in self.feed_conn_ids
+        ]
+        pod = TaskPodOperator(
+            task_id=self.task_id,
+            image_name="airflow",
+            cmds=["python", "-m", "airyard.domains.ingest"],
+            arguments=[*args, "--result-file", "/airflow/xcom/return.json"],
+            env_vars=env,
+            do_xcom_push=True,
+        )
+        result = pod.execute(context)
+        return result if isinstance(result, dict) else json.loads(result)
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        servers = kafka_bootstrap(self.kafka_servers)
+        args = self._arguments(context, servers)
+        summary = self._run_subprocess(args) if self.execution_mode == "subprocess" else self._run_pod(context, args)
+        for src in summary["sources"]:
+            self.log.info(
+                "%-20s %-6s domains=%d rejected=%d duplicates=%d %s",
+                src["source"], src["status"], src["domains"], src["rejected"], src["duplicates"], src["error"],
+            )  # fmt: skip
+        context["ti"].xcom_push(key="summary", value=summary)
+        failed = summary["failed_sources"]
+        if failed and self.fail_on_source_error:
+            raise AirflowException(f"sources failed (the others were ingested): {', '.join(failed)}")
+        return summary
+
+
+class KafkaHealthCheckOperator(BaseOperator):
+    """Fail unless the brokers answer and every topic in `topics` exists with a leader on each partition."""
+
+    template_fields: Sequence[str] = ("kafka_servers",)
+
+    def __init__(
+        self, *, kafka_servers: str | None = None, topics: Sequence[str] = (), timeout: float = 15, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.kafka_servers = kafka_servers
+        self.topics = list(topics)
+        self.timeout = timeout
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": kafka_bootstrap(self.kafka_servers)})
+        try:
+            meta = admin.list_topics(timeout=self.timeout)
+        except Exception as exc:
+            raise AirflowException(f"Kafka unreachable: {exc}") from exc
+        if not meta.brokers:
+            raise AirflowException("Kafka answered with no brokers")
+        missing = [t for t in self.topics if t not in meta.topics or meta.topics[t].error is not None]
+        leaderless = [
+            t for t in self.topics if t not in missing and any(p.leader < 0 for p in meta.topics[t].partitions.values())
+        ]
+        if missing or leaderless:
+            raise AirflowException(f"Kafka topics missing: {missing}; without a leader: {leaderless}")
+        result = {"brokers": len(meta.brokers), "topics": {t: len(meta.topics[t].partitions) for t in self.topics}}
+        self.log.info("Kafka healthy: %s", result)
+        return result
+
+
+class DataFreshnessCheckOperator(BaseOperator):
+    """Fail when the Delta table at `delta_path` (s3:// or s3a://) has no commit in the last `max_age_minutes`."""
+
+    template_fields: Sequence[str] = ("delta_path",)
+
+    def __init__(
+        self, *, delta_path: str, max_age_minutes: float, aws_conn_id: str = "aws_default", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.delta_path = delta_path
+        self.max_age_minutes = max_age_minutes
+        self.aws_conn_id = aws_conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        s3 = S3Hook(aws_conn_id=self.aws_conn_id).get_conn()
+        try:
+            fresh = lake.delta_freshness(s3, self.delta_path)
+        except FileNotFoundError as exc:
+            raise AirflowException(str(exc)) from exc
+        result = {
+            **fresh.as_dict(),
+            "max_age_minutes": self.max_age_minutes,
+            "fresh": fresh.age_minutes <= self.max_age_minutes,
+        }
+        context["ti"].xcom_push(key="freshness", value=result)
+        if not result["fresh"]:
+            raise AirflowException(
+                f"{self.delta_path} is stale: last commit (version {fresh.version}) {fresh.age_minutes:.0f} min ago "
+                f"> {self.max_age_minutes} min"
+            )
+        self.log.info("%s fresh: version %d, %.1f min old", self.delta_path, fresh.version, fresh.age_minutes)
+        return result
+
+
+def _kube_clients() -> tuple[Any, Any]:
+    from kubernetes import client, config
+
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        config.load_kube_config()
+    return client.CustomObjectsApi(), client.CoreV1Api()
+
+
+class SparkJobCheckOperator(BaseOperator):
+    """Fail unless the newest finished SparkApplication of the job succeeded within `max_age_minutes`.
+
+    The seed polled a standalone master's running streams; here the streams are availableNow
+    SparkApplications, so health is "the last run completed, recently".
+    """
+
+    def __init__(
+        self, *, namespace: str = "airyard", job_name: str = lake.SPARK_JOB, max_age_minutes: float = 120, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.namespace = namespace
+        self.job_name = job_name
+        self.max_age_minutes = max_age_minutes
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        custom, _ = _kube_clients()
+        group, version, plural = lake.SPARK_API
+        apps = custom.list_namespaced_custom_object(
+            group, version, self.namespace, plural, label_selector=f"{lake.JOB_LABEL}={self.job_name}"
+        )["items"]
+        result = lake.assess_applications(apps, datetime.now(tz=UTC), self.max_age_minutes)
+        self.log.info("Spark job %s: %s", self.job_name, result)
+        if not result["healthy"]:
+            raise AirflowException(f"Spark job {self.job_name} unhealthy: {result['reason']}")
+        return result
+
+
+class DomainsLakeOperator(BaseOperator):
+    """Run the bronze → silver → gold SparkApplication and wait for it; its driver log becomes the task log."""
+
+    template_fields: Sequence[str] = ("kafka_servers",)
+
+    def __init__(
+        self,
+        *,
+        namespace: str = "airyard",
+        kafka_servers: str | None = None,
+        topic: str = ingest.OBSERVED_TOPIC,
+        active_days: int = 30,
+        timeout: float = 1800,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.namespace = namespace
+        self.kafka_servers = kafka_servers
+        self.topic = topic
+        self.active_days = active_days
+        self.timeout = timeout
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        custom, core = _kube_clients()
+        group, version, plural = lake.SPARK_API
+        ti = context["ti"]
+        name = lake.application_name(str(context["run_id"]), int(ti.try_number))
+        body = lake.spark_application(
+            name,
+            kafka_servers=kafka_bootstrap(self.kafka_servers),
+            topic=self.topic,
+            active_days=self.active_days,
+            namespace=self.namespace,
+        )
+        custom.create_namespaced_custom_object(group, version, self.namespace, plural, body)
+        self.log.info("submitted SparkApplication %s/%s", self.namespace, name)
+        deadline, state = time.monotonic() + self.timeout, ""
+        while time.monotonic() < deadline:
+            app = custom.get_namespaced_custom_object(group, version, self.namespace, plural, name)
+            state = lake.app_state(app)
+            if state in {"COMPLETED", "FAILED", "SUBMISSION_FAILED"}:
+                break
+            time.sleep(5)
+        try:
+            driver_log = core.read_namespaced_pod_log(f"{name}-driver", self.namespace, tail_lines=400)
+            for line in driver_log.splitlines():
+                if "LAKE " in line or "ERROR" in line or "Traceback" in line:
+                    self.log.info("driver: %s", line)
+        except Exception as exc:  # noqa: BLE001 - the log is a courtesy; the state decides
+            self.log.warning("driver log unavailable: %s", exc)
+        if state != "COMPLETED":
+            raise AirflowException(f"SparkApplication {name} ended {state or 'not at all'} (timeout {self.timeout} s)")
+        return {"application": name, "state": state}
+
+
+class AlertOperator(BaseOperator):
+    """The monitoring gate: runs when an upstream check failed (trigger rule one_failed), alerts through
+    airyard.alerts naming the failed checks, then fails so the run shows as failed (the checks are not
+    the DAG's leaves, so their failure alone would not fail the run). Skipped when every check passed.
+    """
+
+    def __init__(self, *, slack_conn_id: str = "domains_alerts", **kwargs: Any) -> None:
+        kwargs.setdefault("trigger_rule", "one_failed")
+        super().__init__(**kwargs)
+        self.slack_conn_id = slack_conn_id
+
+    def execute(self, context: Any) -> None:
+        from airyard import alerts
+
+        ti, run_id = context["ti"], str(context["run_id"])
+        states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[run_id])
+        states = states.get(run_id, states)
+        failed = sorted(t for t, s in states.items() if s in {"failed", "upstream_failed"} and t != self.task_id)
+        body = f"Run {run_id} of {ti.dag_id}: failed checks: {', '.join(failed) or '(see the run)'}"
+        result = alerts.notify(
+            f"{ti.dag_id}: {len(failed)} check(s) failed", body, severity="critical", slack_conn_id=self.slack_conn_id
+        )
+        self.log.info("ALERT %s (email %s, slack %s)", body, result.email, result.slack)
+        raise AirflowFailException(
+            f"failed checks: {', '.join(failed)} (alert: email {result.email}, slack {result.slack})"
+        )

@@ -1,0 +1,84 @@
+"""Connections read from AIRFLOW_CONN_<ID> environment variables, without the Airflow runtime.
+
+Task code that runs outside a task process (a subprocess, or a pod started by the task) gets its
+external connections as the same environment variables Airflow reads: the worker inherits them
+from the Secret airyard-airflow-external-connections, and pods get single keys of it. Both of
+Airflow's encodings are accepted: the JSON document and the URI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+
+@dataclass(frozen=True)
+class EnvConnection:
+    conn_id: str
+    conn_type: str = ""
+    host: str = ""
+    port: int | None = None
+    login: str = ""
+    password: str = ""
+    schema: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        """http(s)://host[:port][/schema] — `host` may itself carry the scheme, as Airflow allows."""
+        host = self.host.rstrip("/")
+        if "://" not in host:
+            scheme = self.extra.get("scheme") or ("https" if self.conn_type == "https" else "http")
+            host = f"{scheme}://{host}"
+        if self.port:
+            host = f"{host}:{self.port}"
+        return f"{host}/{self.schema.strip('/')}" if self.schema else host
+
+
+def env_name(conn_id: str) -> str:
+    return f"AIRFLOW_CONN_{conn_id.upper()}"
+
+
+def parse(conn_id: str, value: str) -> EnvConnection:
+    """An AIRFLOW_CONN_ value (JSON or URI) as an EnvConnection."""
+    value = value.strip()
+    if value.startswith("{"):
+        doc = json.loads(value)
+        extra = doc.get("extra") or {}
+        return EnvConnection(
+            conn_id,
+            conn_type=doc.get("conn_type", ""),
+            host=doc.get("host") or "",
+            port=int(doc["port"]) if doc.get("port") else None,
+            login=doc.get("login") or "",
+            password=doc.get("password") or "",
+            schema=doc.get("schema") or "",
+            extra=json.loads(extra) if isinstance(extra, str) else dict(extra),
+        )
+    parts = urlsplit(value)
+    conn_type = parts.scheme.replace("-", "_")
+    extra: dict[str, Any] = dict(parse_qsl(parts.query))
+    if "__extra__" in extra:
+        extra = json.loads(extra["__extra__"])
+    # Airflow's URI form for an HTTP base URL with a scheme: http://host -> conn_type http.
+    return EnvConnection(
+        conn_id,
+        conn_type=conn_type,
+        host=unquote(parts.hostname or ""),
+        port=parts.port,
+        login=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        schema=unquote(parts.path.lstrip("/")),
+        extra=extra,
+    )
+
+
+def get(conn_id: str, environ: dict[str, str] | None = None) -> EnvConnection:
+    env = os.environ if environ is None else environ
+    value = env.get(env_name(conn_id))
+    if not value:
+        raise KeyError(f"connection {conn_id!r} is not set: define {env_name(conn_id)}")
+    return parse(conn_id, value)

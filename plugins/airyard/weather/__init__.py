@@ -1,0 +1,1 @@
+"""Weather ingestion: current weather for the locations in users' preferences, landed raw by date."""

@@ -1,0 +1,74 @@
+"""The domain, monitoring, weather and maintenance DAGs have the seed's shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from airflow.models import DagBag
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def dags() -> DagBag:
+    files = ["domain_ingestion_dag", "domain_ingestion_backfill", "monitoring_dag", "weather_data_ingestion"]
+    bag = DagBag(dag_folder=str(REPO / "dags" / "airflow_log_retention.py"))
+    for name in files:
+        bag.collect_dags(str(REPO / "dags" / f"{name}.py"))
+    assert bag.import_errors == {}
+    return bag
+
+
+def downstream(dag, task_id: str) -> set[str]:
+    return set(dag.get_task(task_id).downstream_task_ids)
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "schedule"), [("domain_ingestion_dag", "0 * * * *"), ("domain_ingestion_backfill", "@daily")]
+)
+def test_ingestion_chain(dags: DagBag, dag_id: str, schedule: str) -> None:
+    dag = dags.dags[dag_id]
+    assert dag.schedule == schedule
+    assert dag.max_active_runs == 1
+    assert downstream(dag, "check_kafka_health") == {"run_full_ingestion"}
+    assert downstream(dag, "run_full_ingestion") == {"build_lake", "send_success_notification"}
+    assert downstream(dag, "build_lake") == {"send_success_notification"}
+    assert dag.get_task("build_lake").pool == "spark"
+    assert dag.get_task("build_lake").trigger_rule == "all_done"
+    assert dag.get_task("run_full_ingestion").execution_mode == "pod"
+
+
+def test_monitoring_groups_and_gate(dags: DagBag) -> None:
+    dag = dags.dags["monitoring_dag"]
+    assert dag.schedule == "*/15 * * * *"
+    checks = {
+        "infrastructure_health.check_kafka",
+        "infrastructure_health.check_spark",
+        "data_quality.check_bronze_freshness",
+        "data_quality.check_silver_freshness",
+        "data_quality.check_gold_freshness",
+    }
+    assert checks <= set(dag.task_ids)
+    ages = {t: dag.get_task(f"data_quality.check_{t}_freshness").max_age_minutes for t in ("bronze", "silver", "gold")}
+    assert ages == {"bronze": 30, "silver": 60, "gold": 120}
+    for check in checks:
+        assert downstream(dag, check) == {"collect_metrics", "alert_on_failure"}
+    assert dag.get_task("alert_on_failure").trigger_rule == "one_failed"
+    assert dag.get_task("collect_metrics").trigger_rule == "all_done"
+
+
+def test_weather_task_gets_only_its_own_credentials(dags: DagBag) -> None:
+    task = dags.dags["weather_data_ingestion"].get_task("ingest_task")
+    secrets = {e.value_from.secret_key_ref.name for e in task.env_vars if e.value_from}
+    assert secrets == {
+        "airyard-objectstore-user-weather",
+        "airyard-mongodb-weather",
+        "airyard-airflow-external-connections",
+    }
+    assert task.image == "airyard/airflow:0.1.0"
+
+
+def test_log_retention_dag(dags: DagBag) -> None:
+    dag = dags.dags["airflow_log_retention"]
+    assert dag.params["retention_days"] == 30
