@@ -1,0 +1,31 @@
+"""AIRFLOW_CONN_* parsing in pods agrees with Airflow's JSON and URI forms."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from airyard.movies import conn
+
+
+def test_json_and_uri_forms() -> None:
+    env = {
+        "AIRFLOW_CONN_MONGO_DEFAULT": json.dumps(
+            {
+                "conn_type": "mongo",
+                "host": "db",
+                "port": 27017,
+                "login": "u",
+                "password": "p@ss",
+                "schema": "movies",
+                "extra": {"authSource": "movies"},
+            }
+        ),
+        "AIRFLOW_CONN_REDIS_DEFAULT": "redis://:s3cret@redis:6379?db=0",
+        "AIRFLOW_CONN_KAFKA_DEFAULT": json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": "k:9092"}}),
+    }
+    assert conn.mongo_uri(conn.get("mongo_default", env)) == "mongodb://u:p%40ss@db:27017/movies?authSource=movies"
+    assert conn.redis_url(conn.get("redis_default", env)) == "redis://:s3cret@redis:6379/0"
+    assert conn.kafka_config(conn.get("kafka_default", env)) == {"bootstrap.servers": "k:9092"}
+    with pytest.raises(conn.ConnectionMissing):
+        conn.get("tmdb_default", env)

@@ -1,0 +1,63 @@
+"""Lexicon sentiment and the quality checks' arithmetic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airyard.movies import quality, sentiment
+
+from tests.fakes.tmdb import NEGATIVE, NEUTRAL, POSITIVE
+
+
+def test_sentiment_labels_the_fixture_reviews() -> None:
+    assert sentiment.label(sentiment.score(POSITIVE)) == "positive"
+    assert sentiment.label(sentiment.score(NEGATIVE)) == "negative"
+    assert sentiment.label(sentiment.score(NEUTRAL)) == "neutral"
+    assert sentiment.score("") == 0.0
+    assert sentiment.score("not good") < 0 < sentiment.score("good")
+    assert -1 <= sentiment.score("worst worst worst") <= 1
+
+
+def test_schema_validation_counts_and_samples() -> None:
+    good = {
+        "tmdb_id": 1,
+        "title": "a",
+        "popularity": 1.0,
+        "vote_average": 5,
+        "genre_ids": [],
+        "last_seen_at": datetime.now(UTC),
+    }
+    bad = {**good, "title": None, "vote_average": 12}
+    r = quality.validate_schema("movies", [good] * 9 + [bad], min_valid_ratio=0.95)
+    assert r["passed"] is False
+    assert r["details"]["invalid"] == 1
+    assert r["details"]["samples"][0]["errors"] == ["title missing", "vote_average out of [0, 10]"]
+    assert quality.validate_schema("movies", [good])["passed"] is True
+    assert quality.validate_schema("movies", [])["passed"] is False  # nothing to check is not quality
+
+
+def test_freshness_and_volume_and_lag() -> None:
+    now = datetime.now(UTC)
+    assert quality.freshness(now - timedelta(hours=2), 26, now)["passed"] is True
+    assert quality.freshness(now - timedelta(hours=30), 26, now)["passed"] is False
+    assert quality.freshness(None, 26, now)["passed"] is False
+    assert quality.volume_anomaly(100, [90, 110, 100])["passed"] is True
+    spike = quality.volume_anomaly(5000, [90, 110, 100])
+    assert spike["passed"] is False
+    assert spike["details"]["reason"] == "volume spike"
+    assert quality.volume_anomaly(5000, [100])["passed"] is True  # too little history
+    lag = quality.kafka_lag({"t:0": 10, "t:1": None}, {"t:0": 15, "t:1": 3}, max_lag=7)
+    assert lag["details"]["total_lag"] == 8
+    assert lag["passed"] is False
+
+
+def test_report_score_and_breach() -> None:
+    checks = [
+        {"check": c, "passed": p, "details": {}} for c, p in [("a", True), ("b", True), ("c", True), ("d", False)]
+    ]
+    rep = quality.report(checks, 0.8)
+    assert rep["score"] == 0.75
+    assert rep["breached"] is True
+    assert rep["failed_checks"] == ["d"]
+    assert quality.report(checks[:3], 0.8)["breached"] is False
+    assert "FAIL d" in quality.summary_text(rep)
