@@ -33,7 +33,7 @@ class Mailbox:
                 {
                     "from": mail_from,
                     "to": rcpt,
-                    "subject": str(msg.get("Subject", "")),
+                    "subject": " ".join(str(msg.get("Subject", "")).split()),
                     "body": text,
                     "raw": data.decode("utf-8", "replace"),
                 }

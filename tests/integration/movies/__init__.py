@@ -1,0 +1,1 @@
+"""Integration tests of the movie pipeline against real Kafka, MongoDB and Redis."""
