@@ -37,12 +37,13 @@ class ParseResult:
     duplicates: int = 0
     entries: int = 0  # entries looked at (comments and blank lines excluded)
 
-    def add(self, line: int, raw: Any, seen: set[str]) -> None:
+    def add(self, line: int, raw: Any, seen: set[str], original: str | None = None) -> None:
+        """Count one entry; `original` is the feed's whole line, kept with a rejected entry."""
         self.entries += 1
         try:
             domain = normalize_domain(raw)
         except InvalidDomain as exc:
-            self.rejects.append(Reject(line, str(raw)[:500], str(exc)))
+            self.rejects.append(Reject(line, (original if original is not None else str(raw))[:500], str(exc)))
             return
         if domain in seen:
             self.duplicates += 1
@@ -74,7 +75,7 @@ def parse_plain(text: str, comment_prefixes: tuple[str, ...] = ("#", "!", ";")) 
             result.entries += 1
             result.rejects.append(Reject(number, line[:500], f"{len(tokens)} fields on a line"))
             continue
-        result.add(number, entry, seen)
+        result.add(number, entry, seen, original=line.strip())
     return result
 
 
@@ -109,7 +110,7 @@ def parse_csv(
             result.entries += 1
             result.rejects.append(Reject(number, delimiter.join(row)[:500], f"{len(row)} columns, expected > {index}"))
             continue
-        result.add(number, row[index], seen)
+        result.add(number, row[index], seen, original=delimiter.join(row))
     return result
 
 

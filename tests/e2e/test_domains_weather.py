@@ -1,0 +1,288 @@
+"""Domain and weather reference pipelines on the cluster, driven through Airflow's REST API.
+
+The fake threat feeds, weather API and alert webhook (tests/fakes, stdlib) run in a toolbox pod
+behind a Service in the release namespace; their URLs and the API key reach Airflow as external
+connections (keys added to, then removed from, airyard-airflow-external-connections). Delta
+tables are read back by local Spark in a pod of airyard/domains-spark with the domains user.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.e2e import airflow, kube
+from tests.fakes import threat_feeds
+
+NS, REL = "airyard", "airyard"
+FAKES = "domains-fakes"
+EXTERNAL = f"{REL}-airflow-external-connections"
+WEATHER_KEY = "e2e-weather-key"
+CONNECTIONS = {
+    "AIRFLOW_CONN_THREAT_FEEDS": f"http://{FAKES}.{NS}.svc:8080",
+    "AIRFLOW_CONN_WEATHER_API": json.dumps(
+        {"conn_type": "http", "host": f"http://{FAKES}.{NS}.svc:8081", "password": WEATHER_KEY}
+    ),
+    "AIRFLOW_CONN_DOMAINS_ALERTS": json.dumps(
+        {"conn_type": "http", "host": f"http://{FAKES}.{NS}.svc:8080/hooks/domains"}
+    ),
+}
+CLIENT = {f"{REL}-{s}-client": "true" for s in ("kafka", "objectstore", "mongodb")}
+
+
+def user_env(user: str) -> list[dict]:
+    secret = f"{REL}-objectstore-user-{user}"
+    keys = {
+        "OBJECTSTORE_ENDPOINT": "endpoint",
+        "AWS_ACCESS_KEY_ID": "access-key",
+        "AWS_SECRET_ACCESS_KEY": "secret-key",
+    }
+    return [{"name": n, "valueFrom": {"secretKeyRef": {"name": secret, "key": k}}} for n, k in keys.items()]
+
+
+@pytest.fixture(scope="module")
+def fakes() -> Iterator[None]:
+    files = {name: (kube.REPO / "tests" / "fakes" / name).read_text() for name in ("threat_feeds.py", "weather_api.py")}
+    pod = kube.pod(
+        FAKES,
+        ["sh", "-c", f"python3 /fakes/threat_feeds.py 8080 & exec python3 /fakes/weather_api.py 8081 {WEATHER_KEY}"],
+        restart="Always",
+        volumes=[{"name": "fakes", "configMap": {"name": FAKES}}],
+        mounts=[{"name": "fakes", "mountPath": "/fakes"}],
+        ports=[8080, 8081],
+    )
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": FAKES},
+        "spec": {
+            "selector": {"app": FAKES},
+            "ports": [{"name": n, "port": p} for n, p in (("feeds", 8080), ("weather", 8081))],
+        },
+    }
+    kube.apply(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": FAKES}, "data": files},
+        pod,
+        service,
+        namespace=NS,
+    )
+    kube.wait_pod_phase(FAKES, NS, {"Running"})
+    # Add our connections to the (optional, shared) external connections Secret, keeping other keys.
+    if not kube.kubectl("get", "secret", EXTERNAL, "-n", NS, "--ignore-not-found", "-o", "name").strip():
+        kube.kubectl("create", "secret", "generic", EXTERNAL, "-n", NS)
+    data = {k: base64.b64encode(v.encode()).decode() for k, v in CONNECTIONS.items()}
+    kube.kubectl("patch", "secret", EXTERNAL, "-n", NS, "--type=merge", "-p", json.dumps({"data": data}))
+    # Until the umbrella sets spark-operator.spark.submitters, Airflow's workers may not submit.
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": "e2e-domains-spark-submitter"},
+        "rules": [
+            {
+                "apiGroups": ["sparkoperator.k8s.io"],
+                "resources": ["sparkapplications"],
+                "verbs": ["create", "get", "list", "watch", "delete"],
+            }
+        ],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "e2e-domains-spark-submitter"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "e2e-domains-spark-submitter"},
+        "subjects": [{"kind": "ServiceAccount", "name": f"{REL}-airflow-worker-pods", "namespace": NS}],
+    }
+    kube.apply(role, binding, namespace=NS)
+    yield
+    patch = [{"op": "remove", "path": f"/data/{k}"} for k in CONNECTIONS]
+    kube.kubectl("patch", "secret", EXTERNAL, "-n", NS, "--type=json", "-p", json.dumps(patch), check=False)
+    for kind in ("pod", "service", "configmap", "role", "rolebinding"):
+        name = "e2e-domains-spark-submitter" if kind.startswith("role") else FAKES
+        kube.kubectl("delete", kind, name, "-n", NS, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="module")
+def api(fakes) -> Iterator[airflow.Airflow]:
+    with airflow.connect() as client:
+        yield client
+
+
+LAKE_READER = """
+import json, os
+from pyspark.sql import SparkSession, functions as F
+e = os.environ
+spark = (SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
+    .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+    .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+    .config("spark.hadoop.fs.s3a.endpoint", e["OBJECTSTORE_ENDPOINT"])
+    .config("spark.hadoop.fs.s3a.path.style.access", "true")
+    .config("spark.hadoop.fs.s3a.connection.ssl.enabled", "false")
+    .config("spark.hadoop.fs.s3a.aws.credentials.provider",
+            "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider").getOrCreate())
+out = {}
+for name in ("bronze", "silver", "gold/blocklist", "gold/stats"):
+    df = spark.read.format("delta").load("s3a://domains/lake/" + name)
+    if name == "bronze":
+        out[name] = {"rows": df.count(), "events": df.select("event_id").distinct().count(),
+                     "domains": sorted(r[0] for r in df.select("domain").distinct().collect())}
+    else:
+        out[name] = sorted(json.dumps(r.asDict(), default=str, sort_keys=True) for r in df.collect())
+print("LAKE_JSON " + json.dumps(out))
+"""
+
+
+def read_lake(tag: str) -> dict:
+    out = kube.run_script(
+        NS,
+        f"e2e-lake-{tag}",
+        LAKE_READER,
+        labels=CLIENT,
+        env=user_env("domains"),
+        image_name="domains-spark",
+        timeout=600,
+    )
+    return json.loads(next(line for line in out.splitlines() if line.startswith("LAKE_JSON "))[len("LAKE_JSON ") :])
+
+
+def run_dag(api: airflow.Airflow, dag_id: str, timeout: float = 1500) -> tuple[str, dict]:
+    run_id = api.trigger(dag_id)
+    return run_id, api.wait_for_run(dag_id, run_id, timeout=timeout)
+
+
+def test_ingestion_lands_expected_domains_in_bronze_silver_gold(api: airflow.Airflow) -> None:
+    run_id, run = run_dag(api, "domain_ingestion_dag")
+    states = api.task_states("domain_ingestion_dag", run_id)
+    assert run["state"] == "success", states
+    lake = read_lake("ingest")
+    assert set(lake["bronze"]["domains"]) >= threat_feeds.ALL_EXPECTED
+    assert lake["bronze"]["rows"] == lake["bronze"]["events"]  # one row per event id
+    silver = {json.loads(r)["domain"]: json.loads(r) for r in lake["silver"]}
+    gold = {json.loads(r)["domain"] for r in lake["gold/blocklist"]}
+    assert set(silver) >= threat_feeds.ALL_EXPECTED
+    assert gold >= threat_feeds.ALL_EXPECTED
+    assert silver["login-paypa1.com"]["sources"] == ["phishing_domains", "phishtank_json"]
+    assert not any(d in silver for d in ("localhost", "203.0.113.7", "bad_label.com"))
+
+
+GOLD_LOG = "lake/gold/blocklist/_delta_log/"
+BACKDATE = """
+import boto3, json, os, sys
+e = os.environ
+s3 = boto3.client("s3", endpoint_url=e["OBJECTSTORE_ENDPOINT"], aws_access_key_id=e["AWS_ACCESS_KEY_ID"],
+                  aws_secret_access_key=e["AWS_SECRET_ACCESS_KEY"], region_name="us-east-1")
+listing = s3.list_objects_v2(Bucket="domains", Prefix="%s")["Contents"]
+keys = sorted(o["Key"] for o in listing if o["Key"].endswith(".json") and o["Key"][-25:-5].isdigit())
+key = keys[-1]
+lines = s3.get_object(Bucket="domains", Key=key)["Body"].read().decode().splitlines()
+out = []
+for line in lines:
+    doc = json.loads(line)
+    if "commitInfo" in doc:
+        doc["commitInfo"]["timestamp"] += int(sys.argv[1]) if len(sys.argv) > 1 else %d
+    out.append(json.dumps(doc))
+s3.put_object(Bucket="domains", Key=key, Body="\\n".join(out).encode())
+print("BACKDATED", key)
+"""
+
+
+def test_monitoring_passes_when_fresh_and_alerts_when_gold_is_stale(api: airflow.Airflow) -> None:
+    run_id, run = run_dag(api, "monitoring_dag", timeout=900)
+    states = api.task_states("monitoring_dag", run_id)
+    assert run["state"] == "success", states
+    assert states["alert_on_failure"] == "skipped"
+
+    three_hours = 3 * 3600 * 1000
+    kube.run_script(
+        NS, "e2e-backdate-gold", BACKDATE % (GOLD_LOG, -three_hours), labels=CLIENT, env=user_env("domains")
+    )
+    try:
+        run_id, run = run_dag(api, "monitoring_dag", timeout=900)
+        states = api.task_states("monitoring_dag", run_id)
+        assert run["state"] == "failed", states
+        assert states["data_quality.check_gold_freshness"] == "failed"
+        assert states["data_quality.check_bronze_freshness"] == "success"
+        assert states["alert_on_failure"] == "failed"  # alerted, then failed the run
+        received = kube.run_script(
+            NS,
+            "e2e-read-hooks",
+            f"import urllib.request; print(urllib.request.urlopen('http://{FAKES}.{NS}.svc:8080/hooks/_received').read().decode())",
+        )
+        assert "check_gold_freshness" in received
+    finally:
+        kube.run_script(
+            NS, "e2e-restore-gold", BACKDATE % (GOLD_LOG, three_hours), labels=CLIENT, env=user_env("domains")
+        )
+
+
+def backfill(api: airflow.Airflow, dag_id: str, start: str, end: str, behavior: str) -> list[dict]:
+    api.wait_for_dag(dag_id)
+    api.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+    body = {"dag_id": dag_id, "from_date": start, "to_date": end, "reprocess_behavior": behavior, "max_active_runs": 1}
+    created = api.request("POST", "/backfills", json=body)
+    deadline = time.monotonic() + 2400
+    while time.monotonic() < deadline:
+        bf = api.request("GET", f"/backfills/{created['id']}")
+        if bf.get("completed_at"):
+            break
+        time.sleep(10)
+    runs = api.request("GET", f"/dags/{dag_id}/dagRuns", params={"run_type": "backfill", "limit": 100})["dag_runs"]
+    return [r for r in runs if start <= r["logical_date"][:10] <= end[:10]]
+
+
+def test_backfill_of_two_days_is_idempotent(api: airflow.Airflow) -> None:
+    dag_id = "domain_ingestion_backfill"
+    first = backfill(api, dag_id, "2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z", "none")
+    assert len(first) == 2
+    assert {r["state"] for r in first} == {"success"}
+    before = read_lake("backfill1")
+    again = backfill(api, dag_id, "2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z", "completed")
+    assert {r["state"] for r in again} == {"success"}
+    after = read_lake("backfill2")
+    assert after == before
+    silver = {json.loads(r)["domain"]: json.loads(r) for r in after["silver"]}
+    assert silver["login-paypa1.com"]["first_seen"].startswith("2026-03-01")
+
+
+PREFS = """
+import os, pymongo
+db = pymongo.MongoClient(os.environ["MONGO_URI"]).get_default_database()
+for i, (city, cc) in enumerate([("London", "GB"), ("Paris", "FR"), ("london", "gb")]):
+    loc = {"city": city, "country": cc}
+    db.user_preferences.update_one({"user_id": f"e2e-{i}"}, {"$set": {"location": loc}}, upsert=True)
+print("PREFS", db.user_preferences.count_documents({}))
+"""
+
+S3_PROBE = """
+import boto3, json, os
+from botocore.exceptions import ClientError
+e = os.environ
+s3 = boto3.client("s3", endpoint_url=e["OBJECTSTORE_ENDPOINT"], aws_access_key_id=e["AWS_ACCESS_KEY_ID"],
+                  aws_secret_access_key=e["AWS_SECRET_ACCESS_KEY"], region_name="us-east-1")
+keys = [o["Key"] for o in s3.list_objects_v2(Bucket="weather", Prefix="raw/current/").get("Contents", [])]
+refused = {}
+for bucket in ("domains", "lake", "airflow-logs"):
+    try:
+        s3.put_object(Bucket=bucket, Key="weather-was-here.txt", Body=b"x")
+        refused[bucket] = "WRITTEN"
+    except ClientError as exc:
+        refused[bucket] = exc.response["Error"]["Code"]
+print("PROBE " + json.dumps({"keys": keys, "refused": refused}))
+"""
+
+
+def test_weather_lands_by_date_and_its_identity_writes_only_its_bucket(api: airflow.Airflow) -> None:
+    mongo = [{"name": "MONGO_URI", "valueFrom": {"secretKeyRef": {"name": f"{REL}-mongodb-weather", "key": "uri"}}}]
+    kube.run_script(NS, "e2e-weather-prefs", PREFS, labels=CLIENT, env=mongo)
+    run_id, run = run_dag(api, "weather_data_ingestion", timeout=900)
+    assert run["state"] == "success", api.task_states("weather_data_ingestion", run_id)
+    start = datetime.fromisoformat(run["data_interval_start"].replace("Z", "+00:00")).astimezone(UTC)
+    out = kube.run_script(NS, "e2e-weather-probe", S3_PROBE, labels=CLIENT, env=user_env("weather"))
+    probe = json.loads(next(line for line in out.splitlines() if line.startswith("PROBE "))[6:])
+    prefix = f"raw/current/date={start:%Y-%m-%d}/hour={start:%H}/"
+    assert {f"{prefix}london-gb.json", f"{prefix}paris-fr.json"} <= set(probe["keys"])
+    assert probe["refused"] == {"domains": "AccessDenied", "lake": "AccessDenied", "airflow-logs": "AccessDenied"}
