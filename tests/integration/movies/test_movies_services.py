@@ -60,7 +60,7 @@ def topics(kafka_service: Service) -> None:
     for f in futures.values():
         try:
             f.result(30)
-        except Exception as exc:  # noqa: BLE001 - already there from an earlier module
+        except Exception as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise
 

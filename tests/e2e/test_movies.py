@@ -1,0 +1,325 @@
+"""The movie reference pipeline on the cluster: TMDB (fake) -> Kafka -> Spark -> MongoDB, quality
+alerts to an SMTP sink and a webhook receiver, and the dashboard page.
+
+The fakes (tests/fakes/*.py) run in toolbox pods of the release namespace from a ConfigMap; the
+connections to them go into the user-owned Secret airyard-airflow-external-connections (merged,
+other keys kept). The tests run in order and share state: each stage reads what the previous wrote.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.e2e import airflow, kube
+
+NS = airflow.NAMESPACE
+REL = airflow.RELEASE
+FAKES = ("tmdb", "smtp_sink", "webhook")
+REPORTS = kube.REPO / "reports"
+MONGO_ENV = [
+    {"name": "MONGO_URI", "valueFrom": {"secretKeyRef": {"name": f"{REL}-mongodb-movies", "key": "uri"}}},
+]
+KAFKA_ENV = [
+    {
+        "name": "BOOTSTRAP",
+        "valueFrom": {"secretKeyRef": {"name": f"{REL}-kafka-connection", "key": "bootstrap-servers"}},
+    }
+]
+CLIENT_LABELS = {f"{REL}-mongodb-client": "true", f"{REL}-kafka-client": "true"}
+EXTERNAL = {
+    "AIRFLOW_CONN_TMDB_DEFAULT": {"conn_type": "http", "host": "http://movies-e2e-tmdb:8080", "password": "test-key"},
+    "AIRFLOW_CONN_SMTP_DEFAULT": {
+        "conn_type": "smtp",
+        "host": "movies-e2e-smtp",
+        "port": 2525,
+        "extra": {"from_email": "airyard@example.org", "to": "oncall@example.org"},
+    },
+    "AIRFLOW_CONN_SLACK_WEBHOOK": {
+        "conn_type": "slackwebhook",
+        "host": "http://movies-e2e-webhook:8080/services",
+        "password": "T0/B0/e2e",
+    },
+}
+SUBMIT_ROLE = "movies-e2e-spark-submit"
+
+
+def service(name: str, port_map: dict[str, int]) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {
+            "selector": {"app": name},
+            "ports": [{"name": k, "port": v, "targetPort": v} for k, v in port_map.items()],
+        },
+    }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fakes() -> Iterator[None]:
+    """Fake TMDB, SMTP sink and webhook receiver in the release namespace, and the connections to them."""
+    files = {f"{n}.py": (kube.REPO / "tests" / "fakes" / f"{n}.py").read_text() for n in FAKES}
+    kube.apply(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "movies-e2e-fakes"}, "data": files}, namespace=NS
+    )
+    mounts = [{"name": "fakes", "mountPath": "/fake"}]
+    volumes = [{"name": "fakes", "configMap": {"name": "movies-e2e-fakes"}}]
+    specs = {
+        "movies-e2e-tmdb": (["python3", "/fake/tmdb.py", "--port", "8080"], {"http": 8080}),
+        "movies-e2e-smtp": (["python3", "/fake/smtp_sink.py"], {"smtp": 2525, "http": 8025}),
+        "movies-e2e-webhook": (["python3", "/fake/webhook.py", "--port", "8080"], {"http": 8080}),
+    }
+    for name, (cmd, ports) in specs.items():
+        kube.kubectl("delete", "pod", name, "-n", NS, "--ignore-not-found", "--wait=true")
+        kube.apply(
+            kube.pod(name, cmd, volumes=volumes, mounts=mounts, ports=list(ports.values()), restart="Always"),
+            namespace=NS,
+        )
+        kube.apply(service(name, ports), namespace=NS)
+    for name in specs:
+        kube.wait_pod_phase(name, NS, {"Running"}, timeout=120)
+    # Merge our keys into the user's Secret (other pipelines may keep theirs there).
+    data = {k: base64.b64encode(json.dumps(v).encode()).decode() for k, v in EXTERNAL.items()}
+    secret = f"{REL}-airflow-external-connections"
+    if kube.kubectl("get", "secret", secret, "-n", NS, "--ignore-not-found", "-o", "name").strip():
+        kube.kubectl("patch", "secret", secret, "-n", NS, "--type=merge", "-p", json.dumps({"data": data}))
+    else:
+        kube.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": secret}, "data": data}, namespace=NS)
+    # The worker's account must be a Spark submitter (spark-operator.spark.submitters); until the
+    # umbrella grants it, the test binds the chart's submit rules to it, and removes them after.
+    worker = f"system:serviceaccount:{NS}:{REL}-airflow-worker-pods"
+    granted = kube.kubectl(
+        "auth", "can-i", "create", "sparkapplications.sparkoperator.k8s.io", "-n", NS, f"--as={worker}", check=False
+    ).strip()
+    if granted != "yes":
+        rules = [
+            {
+                "apiGroups": ["sparkoperator.k8s.io"],
+                "resources": ["sparkapplications"],
+                "verbs": ["get", "list", "watch", "create", "patch", "delete"],
+            },
+            {
+                "apiGroups": ["sparkoperator.k8s.io"],
+                "resources": ["sparkapplications/status"],
+                "verbs": ["get", "list", "watch"],
+            },
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "patch"]},
+            {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get", "list", "watch"]},
+        ]
+        kube.apply(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": {"name": SUBMIT_ROLE},
+                "rules": rules,
+            },
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": SUBMIT_ROLE},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SUBMIT_ROLE},
+                "subjects": [{"kind": "ServiceAccount", "name": f"{REL}-airflow-worker-pods", "namespace": NS}],
+            },
+            namespace=NS,
+        )
+    yield
+    for name in specs:
+        kube.kubectl("delete", "pod,service", name, "-n", NS, "--ignore-not-found", "--wait=false", check=False)
+    if granted != "yes":
+        kube.kubectl("delete", "role,rolebinding", SUBMIT_ROLE, "-n", NS, "--ignore-not-found", check=False)
+
+
+def run_dag(af: airflow.Airflow, dag_id: str, timeout: float) -> tuple[str, dict, float]:
+    """Trigger a run (dropping the catch-up run unpausing schedules) and wait for it."""
+    af.wait_for_dag(dag_id)
+    run_id = af.request("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": {}})["dag_run_id"]
+    af.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+    started = time.monotonic()
+    time.sleep(5)
+    for run in af.request("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 20})["dag_runs"]:
+        if run["dag_run_id"] != run_id and run["run_type"] == "scheduled" and run["state"] in ("queued", "running"):
+            af.session.delete(f"{af.base_url}/api/v2/dags/{dag_id}/dagRuns/{run['dag_run_id']}", timeout=30)
+    try:
+        run = af.wait_for_run(dag_id, run_id, timeout=timeout)
+    finally:
+        af.request("PATCH", f"/dags/{dag_id}", json={"is_paused": True})
+    return run_id, run, time.monotonic() - started
+
+
+def in_cluster(name: str, script: str) -> dict:
+    out = kube.run_script(NS, name, script, labels=CLIENT_LABELS, env=MONGO_ENV + KAFKA_ENV, timeout=240)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_ingestion_puts_tmdb_records_on_kafka() -> None:
+    with airflow.connect() as af:
+        run_id, run, seconds = run_dag(af, "movie_data_ingestion", timeout=900)
+        states = af.task_states("movie_data_ingestion", run_id)
+        assert run["state"] == "success", states
+    print(f"\ningestion run {run_id}: {seconds:.0f} s")
+    script = f"""
+import json, os
+from confluent_kafka import Consumer, TopicPartition
+run = {run_id!r}
+def read(topic):
+    c = Consumer({{"bootstrap.servers": os.environ["BOOTSTRAP"], "group.id": "e2e-read", "enable.auto.commit": False}})
+    parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+    ends = {{p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}}
+    c.assign([TopicPartition(topic, p, 0) for p in parts])
+    out, done = [], {{p for p, e in ends.items() if e == 0}}
+    while len(done) < len(parts):
+        m = c.poll(5)
+        if m is None or m.error():
+            continue
+        v = json.loads(m.value())
+        if v.get("run_id") == run:
+            out.append((m.key().decode(), v))
+        if m.offset() + 1 >= ends[m.partition()]:
+            done.add(m.partition())
+    c.close()
+    return out
+topics = ("movies.raw.movies", "movies.raw.people", "movies.raw.reviews", "movies.deadletter")
+movies, people, reviews, dead = (read(t) for t in topics)
+print(json.dumps({{
+  "movie_keys": sorted({{k for k, _ in movies}}), "sources": sorted({{v["source"] for _, v in movies}}),
+  "people": len({{k for k, _ in people}}), "reviews": sorted({{k for k, _ in reviews}}),
+  "dead": sorted(v["reason"] for _, v in dead),
+}}))
+"""
+    got = in_cluster("movies-e2e-kafka-check", script)
+    expected_ids = sorted(f"movie:{i}" for i in range(1000, 1070) if i not in (1025, 1040))
+    assert got["movie_keys"] == expected_ids
+    assert got["sources"] == ["details", "popular", "trending"]
+    # Trending people 5000-5019 (5007 has no name: dead letter, but credited as cast) and 7 directors.
+    assert got["people"] == 20 + 7
+    assert "review:r100100" in got["reviews"]
+    assert len(got["reviews"]) == sum(n % 4 for n in range(70) if 1000 + n not in (1025, 1040))
+    assert "title is missing or empty" in got["dead"]
+    assert "id must be a positive integer, got 'tt-not-a-number'" in got["dead"]
+    assert "name is missing or empty" in got["dead"]
+
+
+def test_processing_writes_movies_with_sentiment_and_aggregates() -> None:
+    with airflow.connect() as af:
+        run_id, run, seconds = run_dag(af, "movie_data_processing", timeout=1800)
+        assert run["state"] == "success", af.task_states("movie_data_processing", run_id)
+    print(f"\nprocessing run {run_id}: {seconds:.0f} s")
+    got = in_cluster(
+        "movies-e2e-mongo-check",
+        """
+import json, os, pymongo
+db = pymongo.MongoClient(os.environ["MONGO_URI"]).get_default_database()
+m = {d["tmdb_id"]: d for d in db.movies.find({}, {"_id": 0})}
+r = {d["review_id"]: d for d in db.reviews.find({}, {"_id": 0})}
+print(json.dumps({
+  "movies": len(m), "dupes": db.movies.count_documents({}) - len(m),
+  "m1002": {k: m[1002].get(k) for k in ("title", "genres", "runtime", "avg_sentiment", "review_count", "sources")},
+  "r100100": r["r100100"]["sentiment_label"], "r100201": r["r100201"]["sentiment_label"],
+  "genre_total": sum(g["movie_count"] for g in db.genre_stats.find()), "years": db.yearly_stats.count_documents({}),
+  "people": db.people.count_documents({}),
+}, default=str))
+""",
+    )
+    assert got["movies"] == 68
+    assert got["dupes"] == 0
+    assert got["m1002"]["review_count"] == 2  # one positive and one negative review
+    assert got["m1002"]["sources"] == ["details", "popular"]
+    assert got["m1002"]["runtime"]
+    assert got["r100100"] == "positive"
+    assert got["r100201"] == "negative"
+    assert got["genre_total"] == 68 * 2
+    assert got["years"] > 0
+    assert got["people"] == 20 + 7
+
+
+def test_quality_flags_injected_anomaly_and_alerts() -> None:
+    inject = in_cluster(
+        "movies-e2e-inject",
+        """
+import json, os, pymongo, datetime
+db = pymongo.MongoClient(os.environ["MONGO_URI"]).get_default_database()
+now = datetime.datetime.now(datetime.timezone.utc)
+bad = {"tmdb_id": 99999999, "title": None, "vote_average": 42.0, "last_seen_at": now, "e2e_injected": True}
+db.movies.insert_one(bad)
+# A history of normal hourly runs, then a run with a volume spike (the anomaly to flag).
+for h, n in ((4, 160), (3, 158), (2, 161)):
+    db.pipeline_metrics.insert_one({"dag_id": "movie_data_ingestion", "run_id": f"e2e-normal-{h}", "records": n,
+                                    "recorded_at": now - datetime.timedelta(hours=h), "e2e_injected": True})
+db.pipeline_metrics.insert_one({"dag_id": "movie_data_ingestion", "run_id": "e2e-spike", "records": 100000,
+                                "recorded_at": now, "e2e_injected": True})
+print(json.dumps({"ok": True}))
+""",
+    )
+    assert inject["ok"]
+    try:
+        with airflow.connect() as af:
+            run_id, run, seconds = run_dag(af, "data_quality_monitoring", timeout=900)
+            states = af.task_states("data_quality_monitoring", run_id)
+    finally:
+        in_cluster(
+            "movies-e2e-uninject",
+            """
+import json, os, pymongo
+db = pymongo.MongoClient(os.environ["MONGO_URI"]).get_default_database()
+print(json.dumps({"m": db.movies.delete_many({"e2e_injected": True}).deleted_count,
+                  "p": db.pipeline_metrics.delete_many({"e2e_injected": True}).deleted_count}))
+""",
+        )
+    print(f"\nquality run {run_id}: {seconds:.0f} s, {states}")
+    assert run["state"] == "success", states
+    assert states["send_quality_alert"] == "success"
+    got = in_cluster(
+        "movies-e2e-alerts",
+        """
+import json, urllib.request
+mail = json.load(urllib.request.urlopen("http://movies-e2e-smtp:8025/messages"))
+hook = json.load(urllib.request.urlopen("http://movies-e2e-webhook:8080/messages"))
+print(json.dumps({"mail": mail, "hook": hook}))
+""",
+    )
+    quality_mails = [m for m in got["mail"] if "Movie data quality" in m["subject"]]
+    assert quality_mails, got["mail"]
+    assert "schema" in quality_mails[-1]["subject"]
+    assert "volume" in quality_mails[-1]["subject"]
+    assert quality_mails[-1]["to"] == ["oncall@example.org"]
+    assert "volume spike" in quality_mails[-1]["body"]
+    assert any(h["path"] == "/services/T0/B0/e2e" and "Movie data quality" in h["body"]["text"] for h in got["hook"])
+
+
+def test_dashboard_renders_with_real_data() -> None:
+    with airflow.connect() as af:
+        resp = af.session.get(f"{af.base_url}/movie_pipeline/dashboard", timeout=60)
+        anonymous = requests.get(f"{af.base_url}/movie_pipeline/dashboard", timeout=60)
+    assert anonymous.status_code == 401
+    assert resp.status_code == 200, resp.text[:300]
+    page = resp.text
+    assert "Movie Pipeline Dashboard" in page
+    for section in ("status", "quality", "volume", "analytics", "health", "alerts"):
+        assert f'id="{section}"' in page
+    assert "<script" not in page
+    assert "movie_data_processing" in page
+    assert "state-success" in page
+    assert "<td>movies</td><td>68</td>" in page
+    assert "score <b>0.50</b>" in page
+    REPORTS.mkdir(exist_ok=True)
+    html_file = REPORTS / "movies-dashboard.html"
+    html_file.write_text(page)
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "apt-get install chromium"
+    png = REPORTS / "movies-dashboard.png"
+    png.unlink(missing_ok=True)
+    subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         f"--screenshot={png}", "--window-size=1400,1500", html_file.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert png.stat().st_size > 20_000
+    print(f"\ndashboard screenshot: {png}")
