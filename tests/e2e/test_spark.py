@@ -65,7 +65,9 @@ def crds() -> Iterator[None]:
     ]
     # A CRD still being deleted (a previous run's clean-up) cannot be applied: wait it out.
     for n in names:
-        kube.kubectl("wait", "--for=delete", f"crd/{n}", "--timeout=180s", check=False)
+        crd = kube.kubectl("get", "crd", n, "--ignore-not-found", "-o", "jsonpath={.metadata.deletionTimestamp}")
+        if crd.strip():
+            kube.kubectl("wait", "--for=delete", f"crd/{n}", "--timeout=180s")
     existing = {n for n in names if kube.kubectl("get", "crd", n, "--ignore-not-found", "-o", "name").strip()}
     kube.helm("dependency", "build", "--skip-refresh", str(kube.REPO / "charts" / "spark-operator"))
     manifest = kube.helm(
