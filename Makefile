@@ -39,13 +39,15 @@ load-images: images ## Build the images and load them into the cluster
 	@hack/images/load.sh $(IMAGES)
 
 ##@ Platform
-.PHONY: up ui chart-deps
+.PHONY: up ui dev chart-deps
 chart-deps: ## Chart dependency archives (the official Airflow chart from $$AIRFLOW_CHART, a local copy, if set)
 	@hack/chart-deps.sh
 up: ## From nothing to a running platform on kind (IMAGES="a b" rebuilds only those)
 	@IMAGES="$(IMAGES)" hack/up.sh
 ui: ## Port-forward the Airflow UI to localhost:8080
 	@hack/ui.sh
+dev: ## skaffold dev on kind: rebuild images on change; dags/ and plugins/ live from the checkout (hostPath)
+	@hack/dev.sh
 
 ##@ Tests
 .PHONY: test lint unit chart integration e2e bench
@@ -58,9 +60,9 @@ lint: venv ## ruff (lint and format check)
 unit: venv ## Unit tests (tests/unit)
 	@echo "==> unit tests"
 	@$(PYTEST) tests/unit $(PYTEST_ARGS)
-chart: venv tools ## Chart tests (tests/chart): render, schema-validate, assert
+chart: venv tools ## Chart tests (tests/chart) and GitOps/skaffold manifests (tests/gitops): render, validate, assert
 	@echo "==> chart tests"
-	@$(PYTEST) tests/chart $(PYTEST_ARGS)
+	@$(PYTEST) tests/chart tests/gitops $(PYTEST_ARGS)
 integration: venv base-images ## Integration tests (tests/integration): hooks and task code against real services in Docker
 	@hack/images/build.sh $(SERVICE_IMAGES)
 	@echo "==> integration tests"

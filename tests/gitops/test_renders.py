@@ -1,0 +1,82 @@
+"""The GitOps split installs exactly what `helm install charts/airyard` installs.
+
+Each Application renders its chart with its own values (release `airyard`); together they must give
+the same objects as the umbrella. Determinism of the umbrella itself is tests/chart/test_umbrella.py's.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.chart import umbrella
+from tests.chart.helm import REPO, render
+from tests.gitops import manifests as m
+
+Key = tuple[str, str, str]
+
+
+@pytest.fixture(scope="module")
+def ours(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Without the official chart (CI cannot fetch it); the Airflow app's own objects are ours too.
+    return umbrella.assemble(tmp_path_factory.mktemp("ours"), with_official=False)
+
+
+def _by_key(docs: list[m.Doc]) -> dict[Key, m.Doc]:
+    out: dict[Key, m.Doc] = {}
+    for doc in docs:
+        key = (doc["apiVersion"], doc["kind"], doc["metadata"]["name"])
+        assert key not in out, f"rendered twice: {key}"
+        out[key] = doc
+    return out
+
+
+def _render_app(app: m.Doc, ours: Path) -> list[m.Doc]:
+    source = app["spec"]["source"]
+    chart: str | Path = ours if source["path"] == "charts/airyard" else source["path"].removeprefix("charts/")
+    return render(chart, source["helm"]["valuesObject"], release="airyard")
+
+
+@pytest.fixture(scope="module")
+def split(ours: Path) -> dict[str, list[m.Doc]]:
+    apps = m.of_kind(m.ARGOCD, "Application")
+    apps = [a for a in apps if (REPO / a["spec"]["source"]["path"] / "Chart.yaml").exists()]
+    return {a["metadata"]["name"]: _render_app(a, ours) for a in apps}
+
+
+def test_the_applications_together_render_the_umbrella(ours: Path, split: dict[str, list[m.Doc]]) -> None:
+    whole = _by_key(render(ours, release="airyard"))
+    parts = _by_key([d for docs in split.values() for d in docs])
+    assert sorted(parts) == sorted(whole)
+    differing = [k for k in whole if json.dumps(whole[k], sort_keys=True) != json.dumps(parts[k], sort_keys=True)]
+    assert differing == []
+
+
+def test_flux_values_render_the_same_as_argocd(ours: Path) -> None:
+    sources = [a["spec"]["source"] for a in m.of_kind(m.ARGOCD, "Application")]
+    argo = {s["path"]: s["helm"]["valuesObject"] for s in sources if "helm" in s}
+    for release in m.of_kind(m.FLUX, "HelmRelease"):
+        path = release["spec"]["chart"]["spec"]["chart"].removeprefix("./")
+        flux_values, argo_values = release["spec"]["values"], argo[path]
+        if path == "charts/airyard":
+            # Only the migration Job's handling differs (Argo CD Sync hook vs a TTL under Flux).
+            flux_values = {k: v for k, v in flux_values.items() if k != "airflow"}
+            argo_values = {k: v for k, v in argo_values.items() if k != "airflow"}
+        assert flux_values == argo_values, path
+
+
+def test_the_project_admits_every_cluster_scoped_kind(split: dict[str, list[m.Doc]]) -> None:
+    (project,) = m.of_kind(m.ARGOCD, "AppProject")
+    allowed = {(g["group"], g["kind"]) for g in project["spec"]["clusterResourceWhitelist"]}
+    namespaced_kinds = {
+        "ConfigMap", "Secret", "Service", "ServiceAccount", "Deployment", "StatefulSet", "Job", "CronJob",
+        "Role", "RoleBinding", "NetworkPolicy", "PersistentVolumeClaim", "PodDisruptionBudget",
+    }  # fmt: skip
+    for docs in split.values():
+        for doc in docs:
+            if doc["kind"] in namespaced_kinds:
+                continue
+            group = doc["apiVersion"].rpartition("/")[0]
+            assert (group, doc["kind"]) in allowed, f"{doc['kind']}/{doc['metadata']['name']} not admitted"

@@ -1,0 +1,99 @@
+"""skaffold.yaml: every image is built, in dependency order, and the dev profile is the hostPath loop."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.chart import umbrella
+from tests.chart.helm import REPO, render
+
+IMAGES = sorted(p.parent.name for p in (REPO / "images").glob("*/Dockerfile"))
+
+
+@cache
+def effective(profile: str | None = None) -> dict[str, Any]:
+    """The config as skaffold itself reads it (schema checked, profile patches applied)."""
+    args = ["skaffold", "diagnose", "--yaml-only", "--filename", str(REPO / "skaffold.yaml")]
+    if profile:
+        args += ["--profile", profile]
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=REPO, check=True)
+    return yaml.safe_load(proc.stdout)
+
+
+def artifacts(profile: str | None = None) -> dict[str, dict[str, Any]]:
+    return {a["image"].removeprefix("airyard/"): a for a in effective(profile)["build"]["artifacts"]}
+
+
+def test_every_image_is_an_artifact() -> None:
+    assert sorted(artifacts()) == IMAGES
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_artifact_context_and_order_follow_the_dockerfile(name: str) -> None:
+    dockerfile = (REPO / "images" / name / "Dockerfile").read_text()
+    ctx = re.search(r"^# airyard:context=(\S+)", dockerfile, re.M)
+    art = artifacts()[name]
+    expected = (REPO / "images" / name / (ctx.group(1) if ctx else ".")).resolve()
+    assert (REPO / art["context"]).resolve() == expected
+    bases = set(re.findall(r"^FROM airyard/([a-z0-9-]+):", dockerfile, re.M))
+    assert {r["image"].removeprefix("airyard/") for r in art.get("requires", [])} == bases
+    # Built by the same code as `make images` (BuildKit, CA bundle secret, the :VERSION tag, kind load).
+    assert art["custom"]["buildCommand"].endswith("hack/dev.sh build")
+    assert (REPO / art["context"] / art["custom"]["buildCommand"].split()[0]).resolve() == REPO / "hack" / "dev.sh"
+
+
+def test_nothing_is_pushed_and_the_airflow_image_reaches_the_pod_template() -> None:
+    cfg = effective()
+    assert cfg["build"]["local"]["push"] is False
+    (release,) = cfg["manifests"]["helm"]["releases"]
+    assert (release["name"], release["namespace"]) == ("airyard", "airyard")
+    assert (REPO / release["chartPath"]).resolve() == REPO / "charts" / "airyard"
+    templates = release["setValueTemplates"]
+    for image in ("airflow", "pod_template"):
+        assert templates[f"airflow.images.{image}.repository"] == "{{.IMAGE_REPO_airyard_airflow}}"
+        assert templates[f"airflow.images.{image}.tag"] == "{{.IMAGE_TAG_airyard_airflow}}"
+
+
+def test_skaffold_run_bakes_dags_skaffold_dev_mounts_them() -> None:
+    (run,) = effective()["manifests"]["helm"]["releases"]
+    assert "valuesFiles" not in run
+    (dev,) = effective("dev")["manifests"]["helm"]["releases"]
+    assert [(REPO / f).resolve() for f in dev["valuesFiles"]] == [REPO / "k8s" / "dev" / "values.yaml"]
+    # In dev, DAG and plugin edits must not rebuild airyard/airflow (it would roll every Airflow pod).
+    deps = artifacts("dev")["airflow"]["custom"]["dependencies"]
+    assert deps == {"paths": ["images/airflow/**"]}
+    assert artifacts()["airflow"]["custom"]["dependencies"] == {"dockerfile": {"path": "images/airflow/Dockerfile"}}
+
+
+def test_dev_values_switch_on_the_worker_hostpath_and_fast_parsing() -> None:
+    values = yaml.safe_load((REPO / "k8s" / "dev" / "values.yaml").read_text())
+    devmounts = values["global"]["workers"]["devMounts"]
+    assert devmounts["enabled"] is True
+    paths = {v["hostPath"]["path"] for v in values["airflow"]["volumes"]}
+    umbrella_mounts = yaml.safe_load((REPO / "charts" / "airyard" / "values.yaml").read_text())["global"]["workers"]
+    assert paths == {umbrella_mounts["devMounts"]["dags"], umbrella_mounts["devMounts"]["plugins"]}
+    kind_mounts = yaml.safe_load((REPO / "k8s" / "kind" / "cluster.yaml").read_text().replace("@", "_"))
+    assert paths <= {m["containerPath"] for m in kind_mounts["nodes"][0]["extraMounts"]}
+    assert values["airflow"]["config"]["dag_processor"]["refresh_interval"] <= 10
+
+
+@pytest.mark.skipif(umbrella.official_chart() is None, reason="AIRFLOW_CHART does not point at the official chart")
+def test_dev_values_mount_the_checkout_in_every_airflow_pod(tmp_path: Path) -> None:
+    chart = umbrella.assemble(tmp_path, with_official=True)
+    values = yaml.safe_load((REPO / "k8s" / "dev" / "values.yaml").read_text())
+    docs = render(chart, values, release="airyard")
+    for component in ("scheduler", "dag-processor", "api-server", "triggerer"):
+        (dep,) = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == f"airyard-{component}"]
+        spec = dep["spec"]["template"]["spec"]
+        mounts = {m["mountPath"] for c in spec["containers"] for m in c.get("volumeMounts", [])}
+        assert {"/opt/airflow/dags", "/opt/airflow/plugins"} <= mounts, component
+    pod_template = "".join(str(d.get("data", {})) for d in docs if d["kind"] == "ConfigMap")
+    assert "/mnt/airyard/dags" in pod_template
+    assert "/mnt/airyard/plugins" in pod_template
