@@ -58,7 +58,7 @@ print(f"RESULT {row.n} {row.s} {row.d} {df.rdd.getNumPartitions()}")
 
 @pytest.fixture(scope="module", autouse=True)
 def crds() -> Iterator[None]:
-    """The chart's CRDs, server-side applied (too large for client-side apply); removed after if ours."""
+    """The chart's CRDs, server-side applied (too large for client-side apply) when absent; removed after if ours."""
     names = [
         f"{plural}.sparkoperator.k8s.io"
         for plural in ("sparkapplications", "scheduledsparkapplications", "sparkconnects")
@@ -73,7 +73,9 @@ def crds() -> Iterator[None]:
     manifest = kube.helm(
         "template", "crds", str(kube.REPO / "charts" / "spark-operator"), "--show-only", "templates/crds.yaml"
     )
-    kube.kubectl("apply", "--server-side", "--field-manager=airyard-e2e", "-f", "-", input=manifest)
+    # CRDs another release already installed are used as they are, never modified.
+    if existing != set(names):
+        kube.kubectl("apply", "--server-side", "--field-manager=airyard-e2e", "-f", "-", input=manifest)
     for n in names:
         kube.kubectl("wait", "--for=condition=Established", f"crd/{n}", "--timeout=60s")
     yield
