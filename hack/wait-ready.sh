@@ -13,7 +13,7 @@ for o in json.load(sys.stdin)["items"]:
     want = o["spec"].get("replicas", 1)
     ready = o.get("status", {}).get("readyReplicas", 0)
     if ready < want:
-        print(f"{o[\"kind\"]}/{o[\"metadata\"][\"name\"]} {ready}/{want}")
+        print(o["kind"] + "/" + o["metadata"]["name"], f"{ready}/{want}")
 ')
   jobs=$(kubectl -n "$NAMESPACE" get jobs -o json | python3 -c '
 import json, sys
@@ -22,9 +22,9 @@ for o in json.load(sys.stdin)["items"]:
     if o["metadata"].get("ownerReferences"):  # CronJob runs come and go
         continue
     if not s.get("succeeded") and not any(c["type"] == "Failed" and c["status"] == "True" for c in s.get("conditions", [])):
-        print(f"job/{o[\"metadata\"][\"name\"]}")
+        print("job/" + o["metadata"]["name"])
     elif not s.get("succeeded"):
-        print(f"FAILED job/{o[\"metadata\"][\"name\"]}")
+        print("FAILED job/" + o["metadata"]["name"])
 ')
   if [[ $jobs == *FAILED* ]]; then
     kubectl -n "$NAMESPACE" get pods | grep -v Completed >&2
