@@ -136,13 +136,24 @@ def spark_application(name: str, *, arguments: list[str], data_claim: str | None
 
 
 def submit_as_airflow(app: dict, namespace: str) -> float:
-    """kubectl create as Airflow's worker account; returns the submission time (monotonic)."""
-    started = time.monotonic()
-    kube.kubectl(
-        "create", "-n", namespace, f"--as=system:serviceaccount:{namespace}:{SUBMITTER}", "-f", "-",
-        input=json.dumps(app),
-    )  # fmt: skip
-    return started
+    """kubectl create as Airflow's worker account; returns the submission time (monotonic).
+
+    kube-proxy programs a new Service's rules a moment after its pod is ready (longer under load);
+    until then the API server cannot reach the webhook, so that one error is retried briefly.
+    """
+    deadline = time.monotonic() + 90
+    while True:
+        started = time.monotonic()
+        try:
+            kube.kubectl(
+                "create", "-n", namespace, f"--as=system:serviceaccount:{namespace}:{SUBMITTER}", "-f", "-",
+                input=json.dumps(app),
+            )  # fmt: skip
+            return started
+        except RuntimeError as err:
+            if "failed calling webhook" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(2)
 
 
 def state(name: str, namespace: str) -> str:
