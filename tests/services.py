@@ -94,7 +94,8 @@ def postgres() -> Iterator[Service]:
 
     password, port = secrets.token_hex(16), free_port()
     env = {"POSTGRES_PASSWORD": password, "PGDATA": "/tmp/pgdata"}
-    with container("postgresql", ports={5432: port}, env=env) as cid:
+    # The image's default configuration listens on loopback only (the chart sets listen_addresses).
+    with container("postgresql", "-c", "listen_addresses=*", ports={5432: port}, env=env) as cid:
         svc = Service("postgresql", "127.0.0.1", port, username="postgres", password=password)
         dsn = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
         _wait("postgresql", lambda: psycopg.connect(dsn, connect_timeout=2).close() is None, cid)

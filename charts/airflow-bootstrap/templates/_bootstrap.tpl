@@ -55,8 +55,13 @@ AIRFLOW_CONN_<ID> JSON document per connection whose string leaves reference tho
 {{- $_ := set $json "AIRFLOW_CONN_AIRYARD_LOGS" (dict "conn_type" "aws" "login" "{logs_access_key}" "password" "{logs_secret_key}" "extra" (dict "endpoint_url" "{s3_endpoint}" "region_name" "{s3_region}")) }}
 {{- end }}
 {{- if $p.mlflow }}
-{{- $_ := set $from "mlflow_uri" (printf "%s-mlflow-connection/tracking-uri" $rel) }}
-{{- $_ := set $json "AIRFLOW_CONN_MLFLOW_TRACKING" (dict "conn_type" "http" "host" "{mlflow_uri}") }}
+{{- range $key := list "tracking-uri" "username" "password" }}
+{{- $_ := set $from (printf "mlflow_%s" (replace "-" "_" $key)) (printf "%s-mlflow-connection/%s" $rel $key) }}
+{{- end }}
+{{- $_ := set $json "AIRFLOW_CONN_MLFLOW_TRACKING" (dict "conn_type" "http" "host" "{mlflow_tracking_uri}" "login" "{mlflow_username}" "password" "{mlflow_password}") }}
+{{- end }}
+{{- if $p.modelServing }}
+{{- $_ := set $json "AIRFLOW_CONN_BACKEND_API" (dict "conn_type" "http" "host" (printf "http://%s:8000" (include "bootstrap.host" (list . "model-serving")))) }}
 {{- end }}
 {{- if $p.kubernetes }}
 {{- $_ := set $json "AIRFLOW_CONN_KUBERNETES_DEFAULT" (dict "conn_type" "kubernetes" "extra" (dict "in_cluster" true "xcom_sidecar_container_image" .Values.connections.xcomSidecarImage)) }}
