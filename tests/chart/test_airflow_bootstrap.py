@@ -40,6 +40,7 @@ def test_platform_connections_come_from_the_service_charts_secrets() -> None:
         "AIRFLOW_CONN_AWS_DEFAULT",
         "AIRFLOW_CONN_AIRYARD_LOGS",
         "AIRFLOW_CONN_MLFLOW_TRACKING",
+        "AIRFLOW_CONN_BACKEND_API",
         "AIRFLOW_CONN_KUBERNETES_DEFAULT",
     }
     assert documents["AIRFLOW_CONN_POSTGRES_MLSP"] == {
@@ -53,6 +54,13 @@ def test_platform_connections_come_from_the_service_charts_secrets() -> None:
     assert conn["from"]["pg_mlsp_password"] == "airyard-postgresql-mlsp/password"
     assert conn["from"]["kafka_bootstrap"] == "airyard-kafka-connection/bootstrap-servers"
     assert conn["from"]["logs_access_key"] == "airyard-objectstore-user-airflow/access-key"
+    assert documents["AIRFLOW_CONN_MLFLOW_TRACKING"] == {
+        "conn_type": "http",
+        "host": "{mlflow_tracking_uri}",
+        "login": "{mlflow_username}",
+        "password": "{mlflow_password}",
+    }
+    assert documents["AIRFLOW_CONN_BACKEND_API"]["host"] == "http://airyard-model-serving.airyard.svc:8000"
     assert documents["AIRFLOW_CONN_KUBERNETES_DEFAULT"]["extra"]["xcom_sidecar_container_image"] == (
         "airyard/toolbox:0.1.0"
     )
