@@ -175,8 +175,10 @@ class SparkProcessOperator(SparkKubernetesOperator):
     def application(self, run_id: str = "") -> dict[str, Any]:
         """The SparkApplication (v1beta2) of this stage."""
         labels = {**cluster.client_labels(("kafka", "mongodb")), "app.kubernetes.io/part-of": "airyard-movies"}
+        # The same AIRFLOW_CONN_* keys as worker pods: the platform's and the user's (optional).
         env_from = [
             {"secretRef": {"name": f"{cluster.release()}-airflow-connections"}},
+            {"secretRef": {"name": f"{cluster.release()}-airflow-external-connections", "optional": True}},
         ]
         pod = {
             "cores": 1,
