@@ -63,6 +63,7 @@ unit: venv ## Unit tests (tests/unit)
 	@echo "==> unit tests"
 	@$(PYTEST) tests/unit $(PYTEST_ARGS)
 chart: venv tools ## Chart tests (tests/chart) and GitOps/skaffold manifests (tests/gitops): render, validate, assert
+	@hack/spark-operator-crds.sh
 	@echo "==> chart tests"
 	@$(PYTEST) tests/chart tests/gitops $(PYTEST_ARGS)
 integration: venv base-images ## Integration tests (tests/integration): hooks and task code against real services in Docker

@@ -5,6 +5,8 @@
 # its repository (users with network access).
 source "$(dirname "$0")/lib.sh"
 TOOLS=helm "$ROOT/hack/tools.sh" >/dev/null
+# The Spark operator's CRDs come from its pinned Go module (generated, not committed).
+"$ROOT/hack/spark-operator-crds.sh"
 phase "chart dependencies"
 cd "$ROOT/charts"
 for chart in */; do

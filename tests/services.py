@@ -98,7 +98,7 @@ def postgres() -> Iterator[Service]:
     with container("postgresql", "-c", "listen_addresses=*", ports={5432: port}, env=env) as cid:
         svc = Service("postgresql", "127.0.0.1", port, username="postgres", password=password)
         dsn = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
-        _wait("postgresql", lambda: psycopg.connect(dsn, connect_timeout=2).close() is None, cid)
+        _wait("postgresql", lambda: psycopg.connect(dsn, connect_timeout=2).close() is None, cid, timeout=240)
         svc.extra["dsn"] = dsn
         yield svc
 

@@ -20,23 +20,6 @@ sys.path.insert(0, str(services.REPO / "images" / "ml-tasks" / "src"))
 
 
 @pytest.fixture(scope="session")
-def postgres_service() -> Iterator[services.Service]:
-    """Overrides the shared fixture: airyard/postgresql listens on 127.0.0.1 inside the container
-    unless told otherwise (the chart sets listen_addresses), so the published port never answers.
-    Remove once tests/services.postgres() passes `-c listen_addresses=*`."""
-    import secrets
-
-    import psycopg
-
-    password, port = secrets.token_hex(16), services.free_port()
-    env = {"POSTGRES_PASSWORD": password, "PGDATA": "/tmp/pgdata"}
-    with services.container("postgresql", "-c", "listen_addresses=*", ports={5432: port}, env=env) as cid:
-        dsn = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
-        services._wait("postgresql", lambda: psycopg.connect(dsn, connect_timeout=2).close() is None, cid, 240)
-        yield services.Service("postgresql", "127.0.0.1", port, "postgres", password, extra={"dsn": dsn})
-
-
-@pytest.fixture(scope="session")
 def mlflow_service() -> Iterator[services.Service]:
     port = services.free_port()
     args = (
