@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,8 +62,17 @@ def _wait(what: str, ready: Callable[[], bool], container: str, timeout: float =
 
 
 @contextmanager
-def container(image: str, *args: str, ports: dict[int, int], env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run airyard/<image> detached with container ports published on 127.0.0.1; yields its id."""
+def container(
+    image: str,
+    *args: str,
+    ports: dict[int, int],
+    env: dict[str, str] | None = None,
+    files: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Run airyard/<image> detached with container ports published on 127.0.0.1; yields its id.
+
+    `files` maps paths in the container to their content (mounted read-only).
+    """
     if subprocess.run(["docker", "image", "inspect", f"airyard/{image}:{TAG}"], capture_output=True).returncode:
         raise RuntimeError(f"image airyard/{image}:{TAG} is missing: run `make images IMAGES={image}`")
     cmd = ["run", "-d", "--rm", "--tmpfs", "/tmp"]
@@ -70,11 +80,17 @@ def container(image: str, *args: str, ports: dict[int, int], env: dict[str, str]
         cmd += ["-p", f"127.0.0.1:{outer}:{inner}"]
     for key, value in (env or {}).items():
         cmd += ["-e", f"{key}={value}"]
-    cid = _docker(*cmd, f"airyard/{image}:{TAG}", *args)
-    try:
-        yield cid
-    finally:
-        subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (target, content) in enumerate((files or {}).items()):
+            source = Path(tmp) / str(i)
+            source.write_text(content)
+            source.chmod(0o644)
+            cmd += ["-v", f"{source}:{target}:ro"]
+        cid = _docker(*cmd, f"airyard/{image}:{TAG}", *args)
+        try:
+            yield cid
+        finally:
+            subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
 
 
 @contextmanager
@@ -94,8 +110,10 @@ def postgres() -> Iterator[Service]:
 
     password, port = secrets.token_hex(16), free_port()
     env = {"POSTGRES_PASSWORD": password, "PGDATA": "/tmp/pgdata"}
-    # The image's default configuration listens on loopback only (the chart sets listen_addresses).
-    with container("postgresql", "-c", "listen_addresses=*", ports={5432: port}, env=env) as cid:
+    # The image's defaults admit local clients only; the chart configures these two, as here.
+    hba = "local all all trust\nhost all all 0.0.0.0/0 scram-sha-256\n"
+    args = ("-c", "listen_addresses=*", "-c", "hba_file=/etc/airyard/pg_hba.conf")
+    with container("postgresql", *args, ports={5432: port}, env=env, files={"/etc/airyard/pg_hba.conf": hba}) as cid:
         svc = Service("postgresql", "127.0.0.1", port, username="postgres", password=password)
         dsn = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
         _wait("postgresql", lambda: psycopg.connect(dsn, connect_timeout=2).close() is None, cid, timeout=240)
