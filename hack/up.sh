@@ -17,10 +17,11 @@ start=$SECONDS
 "$ROOT/hack/chart-deps.sh"
 
 phase "helm upgrade --install $RELEASE (namespace $NAMESPACE)"
-# --force-conflicts: converge on the chart even where someone changed an object by hand (helm 4
-# applies server-side and would otherwise stop at the other field manager).
+# Converge on the chart as it is here: --reset-values (without values, `helm upgrade` would reuse
+# the previous release's), --force-conflicts (helm 4 applies server-side and would otherwise stop
+# at objects someone changed by hand).
 run_logged "helm-$RELEASE" helm upgrade --install "$RELEASE" "$ROOT/charts/airyard" \
-  --namespace "$NAMESPACE" --create-namespace --timeout 20m --force-conflicts \
+  --namespace "$NAMESPACE" --create-namespace --timeout 20m --reset-values --force-conflicts \
   ${AIRYARD_VALUES:+--values "$AIRYARD_VALUES"}
 
 "$ROOT/hack/wait-ready.sh" "$NAMESPACE"
