@@ -53,8 +53,9 @@ dev: ## skaffold dev on kind: rebuild images on change; dags/ and plugins/ live 
 
 ##@ Tests
 .PHONY: test lint unit chart integration e2e bench
-# Images the integration tests run with Docker (tests/services.py).
-SERVICE_IMAGES := postgresql redis kafka ferretdb minio
+# Images the integration tests run with Docker: the services (tests/services.py), MLflow and the
+# ML task image (tests/integration/ml).
+INTEGRATION_IMAGES := postgresql redis kafka ferretdb minio mlflow ml-tasks
 test: lint unit chart integration ## Everything that needs no cluster: lint, unit, chart and integration tests
 lint: venv ## ruff (lint and format check)
 	@echo "==> lint"
@@ -67,7 +68,7 @@ chart: venv tools ## Chart tests (tests/chart) and GitOps/skaffold manifests (te
 	@echo "==> chart tests"
 	@$(PYTEST) tests/chart tests/gitops $(PYTEST_ARGS)
 integration: venv base-images ## Integration tests (tests/integration): hooks and task code against real services in Docker
-	@hack/images/build.sh $(SERVICE_IMAGES)
+	@hack/images/build.sh $(INTEGRATION_IMAGES)
 	@echo "==> integration tests"
 	@$(PYTEST) tests/integration $(PYTEST_ARGS)
 e2e: venv cluster load-images ## End-to-end tests on the kind cluster (tests/e2e)
