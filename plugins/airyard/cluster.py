@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 #: Services whose NetworkPolicies admit pods carrying "<release>-<service>-client: true".
 SERVICES = ("postgresql", "redis", "kafka", "mongodb", "objectstore", "mlflow")
@@ -21,3 +22,21 @@ def image(name: str) -> str:
 def client_labels(services: tuple[str, ...] = SERVICES) -> dict[str, str]:
     """Labels that let a pod through the NetworkPolicies of the given services."""
     return {f"{release()}-{service}-client": "true" for service in services}
+
+
+def spark_pod_security(uid: int = 185) -> dict[str, Any]:
+    """The security settings of a SparkApplication's driver or executor (images/spark runs as 185).
+
+    The Spark operator's webhook copies them into the pods; without them the pods do not meet the
+    restricted Pod Security Standard.
+    """
+    return {
+        "podSecurityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": uid,
+            "runAsGroup": uid,
+            "fsGroup": uid,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+    }

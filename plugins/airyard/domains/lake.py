@@ -121,14 +121,7 @@ def spark_application(
         "memory": "512m",
         "labels": labels,
         "env": env,
-        "podSecurityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": 185,
-            "runAsGroup": 185,
-            "fsGroup": 185,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+        **cluster.spark_pod_security(),
     }
     return {
         "apiVersion": "sparkoperator.k8s.io/v1beta2",

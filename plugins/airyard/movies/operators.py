@@ -186,14 +186,7 @@ class SparkProcessOperator(SparkKubernetesOperator):
             "memory": self.memory,
             "labels": labels,
             "envFrom": env_from,
-            "podSecurityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": 185,
-                "runAsGroup": 185,
-                "fsGroup": 185,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+            **cluster.spark_pod_security(),
         }
         return {
             "apiVersion": "sparkoperator.k8s.io/v1beta2",
