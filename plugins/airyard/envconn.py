@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,34 @@ def parse(conn_id: str, value: str) -> EnvConnection:
     )
 
 
-def get(conn_id: str, environ: dict[str, str] | None = None) -> EnvConnection:
+class ConnectionMissing(KeyError):
+    pass
+
+
+def get(conn_id: str, environ: Mapping[str, str] | None = None) -> EnvConnection:
     env = os.environ if environ is None else environ
     value = env.get(env_name(conn_id))
     if not value:
-        raise KeyError(f"connection {conn_id!r} is not set: define {env_name(conn_id)}")
+        raise ConnectionMissing(f"connection {conn_id!r} is not set: define {env_name(conn_id)}")
     return parse(conn_id, value)
+
+
+def mongo_uri(c: EnvConnection) -> str:
+    """A mongodb:// URI for a `mongo` connection (schema = database, extra authSource etc.)."""
+    if c.host.startswith("mongodb"):
+        return c.host
+    auth = f"{quote(c.login, safe='')}:{quote(c.password, safe='')}@" if c.login else ""
+    params = {k: str(v) for k, v in c.extra.items() if k in ("authSource", "replicaSet", "tls", "authMechanism")}
+    query = f"?{urlencode(params)}" if params else ""
+    return f"mongodb://{auth}{c.host}:{c.port or 27017}/{c.schema}{query}"
+
+
+def redis_url(c: EnvConnection) -> str:
+    """A redis:// URL for a `redis` connection (extra db)."""
+    auth = f":{quote(c.password, safe='')}@" if c.password else ""
+    return f"redis://{auth}{c.host}:{c.port or 6379}/{c.extra.get('db', 0)}"
+
+
+def kafka_config(c: EnvConnection) -> dict[str, Any]:
+    """The librdkafka configuration of a `kafka` connection (its extra is that config)."""
+    return {k: v for k, v in c.extra.items() if "." in k or k in ("acks",)}

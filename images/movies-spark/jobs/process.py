@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from airyard import envconn as conn
 from airyard.movies import (
     GENRE_STATS,
     MOVIES,
@@ -39,7 +40,6 @@ from airyard.movies import (
     TOPIC_PEOPLE,
     TOPIC_REVIEWS,
     YEARLY_STATS,
-    conn,
 )
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F

@@ -1,6 +1,6 @@
 """The movie data reference pipeline (TMDB -> Kafka -> Spark -> MongoDB).
 
-Modules without Airflow imports (conn, tmdb, records, sentiment, extract, store, quality) also run
+Modules without Airflow imports (tmdb, records, sentiment, extract, store, quality) also run
 in the pipeline's task pods (images/movies, images/movies-spark); hooks, operators and the
 dashboard need Airflow.
 """

@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from airyard.movies import TOPIC_DEADLETTER, TOPIC_MOVIES, TOPIC_PEOPLE, TOPIC_REVIEWS, conn, records
+from airyard import envconn as conn
+from airyard.movies import TOPIC_DEADLETTER, TOPIC_MOVIES, TOPIC_PEOPLE, TOPIC_REVIEWS, records
 from airyard.movies.tmdb import (
     DEFAULT_BASE_URL,
     DEFAULT_RATE_PER_SECOND,

@@ -6,7 +6,7 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
-from airyard.movies import conn as connenv
+from airyard import envconn as connenv
 from airyard.movies.tmdb import (
     DEFAULT_BASE_URL,
     DEFAULT_RATE_PER_SECOND,
@@ -16,17 +16,17 @@ from airyard.movies.tmdb import (
 )
 
 
-def to_conn(c: Any) -> connenv.Conn:
-    """An Airflow Connection as the pod-side Conn, so both sides build clients the same way."""
-    return connenv.Conn(
+def to_conn(c: Any) -> connenv.EnvConnection:
+    """An Airflow Connection as the pod-side EnvConnection, so both sides build clients the same way."""
+    return connenv.EnvConnection(
         c.conn_id,
-        c.conn_type or "",
-        c.host or "",
-        c.port,
-        c.login or "",
-        c.password or "",
-        c.schema or "",
-        c.extra_dejson,
+        conn_type=c.conn_type or "",
+        host=c.host or "",
+        port=c.port,
+        login=c.login or "",
+        password=c.password or "",
+        schema=c.schema or "",
+        extra=c.extra_dejson,
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from airyard import envconn as conn
 from airyard.movies import (
     DATABASE,
     GENRE_STATS,
@@ -25,7 +26,6 @@ from airyard.movies import (
     QUALITY_REPORTS,
     REVIEWS,
     YEARLY_STATS,
-    conn,
 )
 
 #: Collection -> (date field retention applies to).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from airyard.movies import conn
+from airyard import envconn as conn
 
 
 def test_json_and_uri_forms() -> None:
