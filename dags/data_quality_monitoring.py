@@ -7,13 +7,11 @@ score is below the quality_threshold variable (default 0.8) an alert goes out by
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
-from airyard.alerts import on_failure_callback
 from airyard.movies.operators import (
+    DEFAULT_ARGS,
     DataQualityBranchOperator,
     FreshnessCheckOperator,
     KafkaLagCheckOperator,
@@ -23,14 +21,6 @@ from airyard.movies.operators import (
     VolumeCheckOperator,
 )
 
-DEFAULT_ARGS = {
-    "owner": "airyard",
-    "retries": 3,
-    "retry_delay": timedelta(minutes=5),
-    "execution_timeout": timedelta(hours=2),
-    "email_on_failure": False,
-    "on_failure_callback": on_failure_callback,
-}
 CHECKS = ("validate_data_schema", "check_data_freshness", "check_data_volume", "check_kafka_lag")
 
 with DAG(

@@ -6,23 +6,16 @@ ones go to movies.deadletter with the reason. Variable: max_popular_pages (defau
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
-from airyard.alerts import on_failure_callback
-from airyard.movies.operators import ExtractionMetricsOperator, KafkaHealthCheckOperator, TMDBExtractOperator
+from airyard.movies.operators import (
+    DEFAULT_ARGS,
+    ExtractionMetricsOperator,
+    KafkaHealthCheckOperator,
+    TMDBExtractOperator,
+)
 
-DEFAULT_ARGS = {
-    "owner": "airyard",
-    "retries": 3,
-    "retry_delay": timedelta(minutes=5),
-    "execution_timeout": timedelta(hours=2),
-    # Alerts go through airyard.alerts (smtp_default and slack_webhook), not Airflow's e-mail.
-    "email_on_failure": False,
-    "on_failure_callback": on_failure_callback,
-}
 EXTRACTS = ("extract_trending_movies", "extract_popular_movies", "extract_trending_people", "extract_movie_details")
 
 with DAG(

@@ -7,22 +7,10 @@ Variables: enable_sentiment_analysis (default true), data_retention_days (defaul
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
-from airyard.alerts import on_failure_callback
-from airyard.movies.operators import SparkClusterCheckOperator, SparkProcessOperator, cleanup_operator
-
-DEFAULT_ARGS = {
-    "owner": "airyard",
-    "retries": 3,
-    "retry_delay": timedelta(minutes=5),
-    "execution_timeout": timedelta(hours=2),
-    "email_on_failure": False,
-    "on_failure_callback": on_failure_callback,
-}
+from airyard.movies.operators import DEFAULT_ARGS, SparkClusterCheckOperator, SparkProcessOperator, cleanup_operator
 
 with DAG(
     dag_id="movie_data_processing",

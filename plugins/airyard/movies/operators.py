@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.providers.cncf.kubernetes.operators.spark_kubernetes import SparkKubernetesOperator
@@ -34,6 +34,18 @@ from airyard.operators.task_pod import TaskPodOperator
 MOVIES_IMAGE = "movies"
 SPARK_IMAGE = "movies-spark"
 SPARK_VERSION = "4.0.4"
+
+
+# The seed's default arguments of the three movie DAGs. Alerts go through airyard.alerts
+# (smtp_default and slack_webhook), not Airflow's own e-mail.
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "airyard",
+    "retries": 3,
+    "retry_delay": timedelta(minutes=5),
+    "execution_timeout": timedelta(hours=2),
+    "email_on_failure": False,
+    "on_failure_callback": alerts.on_failure_callback,
+}
 
 
 def connection_env() -> list[k8s.V1EnvFromSource]:
