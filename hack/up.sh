@@ -24,6 +24,20 @@ run_logged "helm-$RELEASE" helm upgrade --install "$RELEASE" "$ROOT/charts/airya
   --namespace "$NAMESPACE" --create-namespace --timeout 20m --reset-values --force-conflicts \
   ${AIRYARD_VALUES:+--values "$AIRYARD_VALUES"}
 
+# Tags stay the same across rebuilds, so workloads whose image content changed are restarted.
+changed=$(cat "$CACHE/loaded/${AIRYARD_CLUSTER:-airyard}/.changed" 2>/dev/null || true)
+if [[ -n $changed ]]; then
+  phase "restarting workloads whose image changed"
+  kubectl -n "$NAMESPACE" get deploy,statefulset -o json | python3 -c '
+import json, sys
+changed = set(sys.argv[1].split())
+for o in json.load(sys.stdin)["items"]:
+    spec = o["spec"]["template"]["spec"]
+    if {c["image"] for c in spec.get("containers", []) + spec.get("initContainers", [])} & changed:
+        print(o["kind"].lower() + "/" + o["metadata"]["name"])
+' "$changed" | xargs -r kubectl -n "$NAMESPACE" rollout restart
+fi
+
 "$ROOT/hack/wait-ready.sh" "$NAMESPACE"
 
 phase "airyard is up ($((SECONDS - start)) s)"

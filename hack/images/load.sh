@@ -12,6 +12,9 @@ fi
 node=$(docker inspect -f '{{.Id}}' "$CLUSTER-control-plane" 2>/dev/null) || die "no kind cluster $CLUSTER (make cluster)"
 stamps=$CACHE/loaded/$CLUSTER
 mkdir -p "$stamps"
+# Images whose content changed under the same tag: running pods keep the old content until they
+# are restarted (hack/up.sh restarts the workloads that use them).
+: > "$stamps/.changed"
 phase "load images into kind cluster $CLUSTER"
 for n in "${names[@]}"; do
   id=$(docker image inspect -f '{{.Id}}' "airyard/$n:$TAG" 2>/dev/null) || die "image airyard/$n:$TAG is not built (make images IMAGES=$n)"
@@ -19,5 +22,6 @@ for n in "${names[@]}"; do
     info "airyard/$n:$TAG already loaded"; continue
   fi
   run_logged "load-$n" kind load docker-image --name "$CLUSTER" "airyard/$n:$TAG"
+  [[ -f $stamps/$n ]] && echo "airyard/$n:$TAG" >> "$stamps/.changed"
   echo "$node $id" > "$stamps/$n"
 done
