@@ -101,7 +101,7 @@ def load_batch(batch: str, rows: int, seed: int, drift: float, bad_rows: int = 0
     ddl = json.dumps((REPO / "images/ml-tasks/src/airyard_ml/schema.py").read_text())
     script = f"""
 {gen.replace('if __name__ == "__main__":', "if False:")}
-import os, psycopg
+import json, os, psycopg
 ns = {{}}
 exec({ddl}, ns)
 rows = generate({rows}, {seed}, {drift})
@@ -114,7 +114,7 @@ with psycopg.connect(os.environ["MLSP_DATABASE_URI"]) as conn, conn.cursor() as 
         [({batch!r}, r["home_form"], r["away_form"], r["rest_diff"], r["travel_km"], r["label"]) for r in rows])
 print(json.dumps({{"rows": len(rows)}}))
 """
-    assert in_cluster(f"load-{batch[-12:].replace('_', '-')}", "import json\n" + script)["rows"] == rows + bad_rows
+    assert in_cluster(f"load-{batch[-12:].replace('_', '-')}", script)["rows"] == rows + bad_rows
 
 
 @pytest.fixture(scope="module")
