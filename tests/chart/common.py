@@ -45,6 +45,18 @@ def assert_rejects(chart: str, values: dict[str, Any], *fragments: str) -> None:
         assert fragment in err.value.stderr, err.value.stderr
 
 
+def assert_network_policy(chart: str, ports: list[int]) -> None:
+    """The chart's NetworkPolicy (airyard.networkPolicy) admits the client label, this release's pods and
+    the declared peers on the service's ports only, and is gone when disabled."""
+    peer = {"namespaceSelector": {"matchLabels": {"team": "data"}}}
+    policy = find(render(chart, {"networkPolicy": {"allowedClients": [peer]}}), "NetworkPolicy")
+    sources = policy["spec"]["ingress"][0]["from"]
+    assert sources[0] == {"podSelector": {"matchLabels": {f"test-{chart}-client": "true"}}}
+    assert peer in sources
+    assert policy["spec"]["ingress"][0]["ports"] == [{"port": port, "protocol": "TCP"} for port in ports]
+    assert not [d for d in render(chart, {"networkPolicy": {"enabled": False}}) if d["kind"] == "NetworkPolicy"]
+
+
 def secrets_job_spec(docs: list[dict[str, Any]]) -> dict[str, Any]:
     import json
 
@@ -57,4 +69,12 @@ def secrets_job_spec(docs: list[dict[str, Any]]) -> dict[str, Any]:
     return json.loads(args[args.index("--spec") + 1])
 
 
-__all__ = ["assert_deterministic", "assert_rejects", "assert_restricted", "find", "render", "secrets_job_spec"]
+__all__ = [
+    "assert_deterministic",
+    "assert_network_policy",
+    "assert_rejects",
+    "assert_restricted",
+    "find",
+    "render",
+    "secrets_job_spec",
+]

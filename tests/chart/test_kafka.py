@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.chart.common import assert_deterministic, assert_rejects, assert_restricted, find, render
+from tests.chart.common import (
+    assert_deterministic,
+    assert_network_policy,
+    assert_rejects,
+    assert_restricted,
+    find,
+    render,
+)
 from tests.chart.helm import HelmError, kinds, search
 
 CHART = "kafka"
@@ -194,16 +201,8 @@ def test_strimzi_schemas_reject_what_the_operator_would_drop() -> None:
 
 
 def test_network_policy_admits_declared_clients_only() -> None:
+    assert_network_policy(CHART, [9092, 9093])
     peer = {"namespaceSelector": {"matchLabels": {"team": "data"}}}
-    policy = find(render(CHART, {"networkPolicy": {"allowedClients": [peer]}}), "NetworkPolicy")
-    sources = policy["spec"]["ingress"][0]["from"]
-    assert sources[0] == {"podSelector": {"matchLabels": {"test-kafka-client": "true"}}}
-    assert peer in sources
-    assert policy["spec"]["ingress"][0]["ports"] == [
-        {"port": 9092, "protocol": "TCP"},
-        {"port": 9093, "protocol": "TCP"},
-    ]
-    assert not [d for d in render(CHART, {"networkPolicy": {"enabled": False}}) if d["kind"] == "NetworkPolicy"]
     kafka = find(render(CHART, {"provider": "strimzi", "networkPolicy": {"allowedClients": [peer]}}), "Kafka")
     assert peer in kafka["spec"]["kafka"]["listeners"][0]["networkPolicyPeers"]
 

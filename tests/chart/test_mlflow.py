@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.chart.common import (
     assert_deterministic,
+    assert_network_policy,
     assert_rejects,
     assert_restricted,
     find,
@@ -182,13 +183,7 @@ def test_peer_names_follow_the_release_naming_rule() -> None:
 
 
 def test_network_policy_admits_declared_clients_only() -> None:
-    peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "airflow"}}}
-    policy = find(render(CHART, {"networkPolicy": {"allowedClients": [peer]}}), "NetworkPolicy")
-    sources = policy["spec"]["ingress"][0]["from"]
-    assert sources[0] == {"podSelector": {"matchLabels": {"test-mlflow-client": "true"}}}
-    assert peer in sources
-    assert policy["spec"]["ingress"][0]["ports"] == [{"port": 5000, "protocol": "TCP"}]
-    assert not [d for d in render(CHART, {"networkPolicy": {"enabled": False}}) if d["kind"] == "NetworkPolicy"]
+    assert_network_policy(CHART, [5000])
 
 
 def test_renders_are_identical() -> None:

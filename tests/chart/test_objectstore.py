@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.chart.common import (
     assert_deterministic,
+    assert_network_policy,
     assert_rejects,
     assert_restricted,
     find,
@@ -144,13 +145,7 @@ def test_console_is_off_unless_asked_for() -> None:
 
 
 def test_network_policy_admits_declared_clients_only() -> None:
-    peer = {"namespaceSelector": {"matchLabels": {"team": "data"}}}
-    policy = find(render(CHART, {"networkPolicy": {"allowedClients": [peer]}}), "NetworkPolicy")
-    sources = policy["spec"]["ingress"][0]["from"]
-    assert sources[0] == {"podSelector": {"matchLabels": {"test-objectstore-client": "true"}}}
-    assert peer in sources
-    assert policy["spec"]["ingress"][0]["ports"] == [{"port": 9000, "protocol": "TCP"}]
-    assert not [d for d in render(CHART, {"networkPolicy": {"enabled": False}}) if d["kind"] == "NetworkPolicy"]
+    assert_network_policy(CHART, [9000])
 
 
 def test_label_values_are_valid() -> None:

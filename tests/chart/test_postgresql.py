@@ -10,6 +10,7 @@ from airyard_toolbox import secrets
 
 from tests.chart.common import (
     assert_deterministic,
+    assert_network_policy,
     assert_rejects,
     assert_restricted,
     find,
@@ -190,13 +191,7 @@ def test_without_persistence_data_lives_in_an_emptydir() -> None:
 
 
 def test_network_policy_admits_declared_clients_only() -> None:
-    peer = {"namespaceSelector": {"matchLabels": {"team": "data"}}}
-    policy = find(render(CHART, {"networkPolicy": {"allowedClients": [peer]}}), "NetworkPolicy")
-    sources = policy["spec"]["ingress"][0]["from"]
-    assert sources[0] == {"podSelector": {"matchLabels": {"test-postgresql-client": "true"}}}
-    assert peer in sources
-    assert policy["spec"]["ingress"][0]["ports"] == [{"port": 5432, "protocol": "TCP"}]
-    assert not [d for d in render(CHART, {"networkPolicy": {"enabled": False}}) if d["kind"] == "NetworkPolicy"]
+    assert_network_policy(CHART, [5432])
 
 
 def test_renders_are_identical() -> None:

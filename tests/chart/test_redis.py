@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.chart.common import (
     assert_deterministic,
+    assert_network_policy,
     assert_rejects,
     assert_restricted,
     find,
@@ -57,13 +58,7 @@ def test_without_persistence_data_lives_in_an_emptydir() -> None:
 
 
 def test_network_policy_admits_declared_clients_only() -> None:
-    peer = {"namespaceSelector": {"matchLabels": {"team": "data"}}}
-    policy = find(render(CHART, {"networkPolicy": {"allowedClients": [peer]}}), "NetworkPolicy")
-    sources = policy["spec"]["ingress"][0]["from"]
-    assert sources[0] == {"podSelector": {"matchLabels": {"test-redis-client": "true"}}}
-    assert peer in sources
-    assert policy["spec"]["ingress"][0]["ports"] == [{"port": 6379, "protocol": "TCP"}]
-    assert not [d for d in render(CHART, {"networkPolicy": {"enabled": False}}) if d["kind"] == "NetworkPolicy"]
+    assert_network_policy(CHART, [6379])
 
 
 def test_renders_are_identical() -> None:
