@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,34 @@ def pod_phase(name: str, namespace: str) -> str:
 def wait_pod_phase(name: str, namespace: str, phases: set[str], timeout: float = 180) -> str:
     wait_until(f"pod {namespace}/{name} in {sorted(phases)}", lambda: pod_phase(name, namespace) in phases, timeout)
     return pod_phase(name, namespace)
+
+
+def pod_ready(name: str, namespace: str) -> bool:
+    out = kubectl(
+        "get",
+        "pod",
+        name,
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
+        check=False,
+    )
+    return out.strip() == "True"
+
+
+def seconds_to_ready(pod: dict[str, Any]) -> float:
+    """From a pod's creation to its Ready condition."""
+    created = datetime.fromisoformat(pod["metadata"]["creationTimestamp"])
+    ready = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
+    return (datetime.fromisoformat(ready["lastTransitionTime"]) - created).total_seconds()
+
+
+def memory_bytes(namespace: str, pod: str, container: str | None = None) -> int:
+    """A container's memory use, from its cgroup (v2 on current kind nodes, v1 on hosts like ours)."""
+    script = "cat /sys/fs/cgroup/memory.current 2>/dev/null || cat /sys/fs/cgroup/memory/memory.usage_in_bytes"
+    target = ["-c", container] if container else []
+    return int(kubectl("exec", "-n", namespace, pod, *target, "--", "sh", "-c", script).strip())
 
 
 def logs(name: str, namespace: str, container: str | None = None) -> str:

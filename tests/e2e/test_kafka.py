@@ -133,20 +133,6 @@ def install(namespace: str, values: dict[str, Any]) -> float:
     return elapsed
 
 
-def node_ready(namespace: str, pod: str = f"{RELEASE}-0") -> bool:
-    out = kube.kubectl(
-        "get",
-        "pod",
-        pod,
-        "-n",
-        namespace,
-        "-o",
-        "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
-        check=False,
-    )
-    return out.strip() == "True"
-
-
 def pod_uid(namespace: str, pod: str = f"{RELEASE}-0") -> str:
     return kube.kubectl("get", "pod", pod, "-n", namespace, "-o", "jsonpath={.metadata.uid}", check=False).strip()
 
@@ -157,7 +143,7 @@ def restart_node(namespace: str, pod: str = f"{RELEASE}-0") -> float:
     kube.kubectl("delete", "pod", pod, "-n", namespace, "--wait=false")
     kube.wait_until(
         f"a new {pod} ready",
-        lambda: pod_uid(namespace, pod) not in ("", before) and node_ready(namespace, pod),
+        lambda: pod_uid(namespace, pod) not in ("", before) and kube.pod_ready(pod, namespace),
         timeout=300,
     )
     elapsed = time.monotonic() - start

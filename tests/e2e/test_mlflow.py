@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any
 
 from tests.e2e import kube
@@ -170,18 +169,6 @@ def server_pod(namespace: str) -> dict[str, Any]:
     return pod
 
 
-def seconds_to_ready(pod: dict[str, Any]) -> float:
-    created = datetime.fromisoformat(pod["metadata"]["creationTimestamp"])
-    ready = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
-    return (datetime.fromisoformat(ready["lastTransitionTime"]) - created).total_seconds()
-
-
-def memory_bytes(namespace: str, pod: str) -> int:
-    # cgroup v2 on current kind nodes; v1 names the file differently.
-    script = "cat /sys/fs/cgroup/memory.current 2>/dev/null || cat /sys/fs/cgroup/memory/memory.usage_in_bytes"
-    return int(kube.kubectl("exec", "-n", namespace, pod, "-c", "mlflow", "--", "sh", "-c", script).strip())
-
-
 def anon_bytes(namespace: str, pod: str) -> int:
     """Process memory without the page cache: `anon` in cgroup v2's memory.stat, `total_rss` in v1's."""
     script = "cat /sys/fs/cgroup/memory.stat 2>/dev/null || cat /sys/fs/cgroup/memory/memory.stat"
@@ -222,9 +209,9 @@ def test_runs_artifacts_registry_and_champion_rollback(namespace: str) -> None:
     pod = server_pod(namespace)
     name = pod["metadata"]["name"]
     time.sleep(20)  # let start-up work (migrations, first imports) settle before calling it idle
-    idle = memory_bytes(namespace, name)
+    idle = kube.memory_bytes(namespace, name, "mlflow")
     print(
-        f"\nmlflow Ready {seconds_to_ready(pod):.0f} s after its pod was created; idle memory "
+        f"\nmlflow Ready {kube.seconds_to_ready(pod):.0f} s after its pod was created; idle memory "
         f"{idle / 2**20:.0f} MiB ({anon_bytes(namespace, name) / 2**20:.0f} MiB without page cache)"
     )
     assert pod["spec"]["securityContext"]["runAsUser"] == 10001
@@ -272,7 +259,7 @@ def test_runs_artifacts_registry_and_champion_rollback(namespace: str) -> None:
     assert [k for k in keys if k.endswith(f"{seen['run_id']}/artifacts/notes/hello.txt")], keys
     assert [k for k in keys if k.endswith("/MLmodel")], keys
 
-    busy = memory_bytes(namespace, name)
+    busy = kube.memory_bytes(namespace, name, "mlflow")
     print(f"mlflow memory after the client's work {busy / 2**20:.0f} MiB")
 
     # The server holds no state: a new pod serves the same runs, artifacts and aliases.

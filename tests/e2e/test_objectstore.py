@@ -169,19 +169,7 @@ def test_minio_serves_buckets_and_restricted_users_and_keeps_data(namespace: str
     kube.kubectl("delete", "pod", pod, "-n", namespace)
     kube.wait_until(
         "the new server pod Ready",
-        lambda: (
-            kube.kubectl(
-                "get",
-                "pod",
-                pod,
-                "-n",
-                namespace,
-                "-o",
-                "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
-                check=False,
-            ).strip()
-            == "True"
-        ),
+        lambda: kube.pod_ready(pod, namespace),
         timeout=180,
     )
     with kube.port_forward(f"service/{FULLNAME}", namespace, 9000) as port:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -78,18 +77,6 @@ def databases_jobs(namespace: str) -> list[str]:
     )
 
 
-def seconds_to_ready(pod: dict[str, Any]) -> float:
-    created = datetime.fromisoformat(pod["metadata"]["creationTimestamp"])
-    ready = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
-    return (datetime.fromisoformat(ready["lastTransitionTime"]) - created).total_seconds()
-
-
-def memory_bytes(namespace: str, pod: str) -> int:
-    # cgroup v2 on current kind nodes; v1 names the file differently.
-    script = "cat /sys/fs/cgroup/memory.current 2>/dev/null || cat /sys/fs/cgroup/memory/memory.usage_in_bytes"
-    return int(kube.kubectl("exec", "-n", namespace, pod, "--", "sh", "-c", script).strip())
-
-
 def superuser_query(namespace: str, port: int, sql: str) -> list[tuple[Any, ...]]:
     password = kube.secret_value(f"{FULLNAME}-auth", "postgres-password", namespace)
     with psycopg.connect(host="127.0.0.1", port=port, user="postgres", password=password, dbname="postgres") as conn:
@@ -103,7 +90,7 @@ def test_databases_are_served_isolated_and_kept(namespace: str) -> None:
     install_seconds = time.monotonic() - started
     pod = kube.get("pod", f"{FULLNAME}-0", namespace)
     wait_job_complete(namespace, "app.kubernetes.io/component=databases")
-    print(f"\nhelm install --wait: {install_seconds:.0f} s; pod created -> Ready: {seconds_to_ready(pod):.0f} s")
+    print(f"\nhelm install --wait: {install_seconds:.0f} s; pod created -> Ready: {kube.seconds_to_ready(pod):.0f} s")
 
     # The connection Secret carries what other charts read.
     secret = kube.get("secret", f"{FULLNAME}-ml-flow", namespace)
@@ -132,7 +119,7 @@ def test_databases_are_served_isolated_and_kept(namespace: str) -> None:
             assert conn.execute("SELECT note FROM kept WHERE id = 1").fetchone() == ("written before restart",)
         # Idle figures for the report: no client but this one.
         time.sleep(10)
-        rss = memory_bytes(namespace, f"{FULLNAME}-0")
+        rss = kube.memory_bytes(namespace, f"{FULLNAME}-0")
         print(f"idle memory of {FULLNAME}-0: {rss / 2**20:.0f} MiB")
         assert rss < 256 * 2**20
         roles = superuser_query(
