@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 TAG = (REPO / "VERSION").read_text().strip()
@@ -158,18 +159,27 @@ def mongodb() -> Iterator[Service]:
         yield svc
 
 
-@contextmanager
-def objectstore() -> Iterator[Service]:
+def s3_client(svc: Service) -> Any:
+    """A boto3 S3 client with the object store's admin credentials."""
     import boto3
 
+    return boto3.client(
+        "s3",
+        endpoint_url=svc.extra["endpoint"],
+        aws_access_key_id=svc.username,
+        aws_secret_access_key=svc.password,
+        region_name="us-east-1",
+    )
+
+
+@contextmanager
+def objectstore() -> Iterator[Service]:
     user, password, port = "airyard", secrets.token_hex(16), free_port()
     env = {"MINIO_ROOT_USER": user, "MINIO_ROOT_PASSWORD": password}
     args = ("server", "/tmp/data", "--address", ":9000", "--certs-dir", "/tmp/certs")
     with container("minio", *args, ports={9000: port}, env=env) as cid:
         endpoint = f"http://127.0.0.1:{port}"
         svc = Service("objectstore", "127.0.0.1", port, username=user, password=password, extra={"endpoint": endpoint})
-        client = boto3.client(
-            "s3", endpoint_url=endpoint, aws_access_key_id=user, aws_secret_access_key=password, region_name="us-east-1"
-        )
+        client = s3_client(svc)
         _wait("minio", lambda: client.list_buckets() is not None, cid)
         yield svc

@@ -6,12 +6,13 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
 from airflow.sdk.exceptions import AirflowException
 from airyard.domains.lake import delta_freshness
 from airyard.domains.operators import DataFreshnessCheckOperator
 from airyard.maintenance import delete_older_than
+
+from tests import services
 
 
 class FakeTI:
@@ -32,13 +33,7 @@ def s3(s3_service, monkeypatch):
         "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
     }
     monkeypatch.setenv("AIRFLOW_CONN_AWS_TEST", json.dumps(conn))
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=s3_service.username,
-        aws_secret_access_key=s3_service.password,
-        region_name="us-east-1",
-    )
+    client = services.s3_client(s3_service)
     bucket = f"lake-{uuid.uuid4().hex[:8]}"
     client.create_bucket(Bucket=bucket)
     return client, bucket

@@ -36,15 +36,8 @@ def mlflow_service() -> Iterator[services.Service]:
 
 @pytest.fixture(scope="session")
 def ml_env(postgres_service: services.Service, mlflow_service: services.Service, s3_service: services.Service) -> dict:
-    import boto3
 
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_service.extra["endpoint"],
-        aws_access_key_id=s3_service.username,
-        aws_secret_access_key=s3_service.password,
-        region_name="us-east-1",
-    )
+    s3 = services.s3_client(s3_service)
     s3.create_bucket(Bucket="lake")
     return {
         "MLSP_DATABASE_URI": postgres_service.extra["dsn"],

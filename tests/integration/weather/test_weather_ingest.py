@@ -6,12 +6,12 @@ import json
 import threading
 import uuid
 
-import boto3
 import pymongo
 import pytest
 from airyard import envconn
 from airyard.weather.ingest import locations, run
 
+from tests import services
 from tests.fakes import weather_api
 
 
@@ -44,13 +44,7 @@ def prefs(mongo_service):
 
 @pytest.fixture
 def bucket(s3_service):
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_service.extra["endpoint"],
-        aws_access_key_id=s3_service.username,
-        aws_secret_access_key=s3_service.password,
-        region_name="us-east-1",
-    )
+    client = services.s3_client(s3_service)
     name = f"weather-{uuid.uuid4().hex[:8]}"
     client.create_bucket(Bucket=name)
     return client, name
