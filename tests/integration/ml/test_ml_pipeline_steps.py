@@ -62,6 +62,10 @@ def test_pipeline_quarantines_trains_guards_and_detects_drift(
 
     first = step("pipeline.train", md5=pre["md5"], batches=["it-b1"])
     assert first["accuracy"] > 0.8
+    # A retried registration task finds the version it registered instead of adding another.
+    decisions = {"it": {"run_id": first["run_id"], "candidate_accuracy": first["accuracy"]}}
+    once = step("sports.register", decisions=decisions)["registered"]["it"]["version"]
+    assert step("sports.register", decisions=decisions)["registered"]["it"]["version"] == once
     ev = step("pipeline.evaluate", version=first["version"], md5=pre["md5"])
     assert ev["better"] is True
     assert ev["champion_version"] is None

@@ -50,5 +50,12 @@ def promote(name: str, version: str) -> dict[str, str | None]:
 
 
 def register(name: str, run_id: str, tags: dict[str, str] | None = None) -> str:
+    """The version of `run_id`'s model, registered once: a retried task must not add a second one."""
+    try:
+        existing = client().search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+    except MlflowException:
+        existing = []  # no such registered model yet
+    if existing:
+        return str(min(int(v.version) for v in existing))
     version = mlflow.register_model(f"runs:/{run_id}/model", name, tags=tags).version
     return str(version)
