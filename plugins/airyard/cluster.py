@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 #: Services whose NetworkPolicies admit pods carrying "<release>-<service>-client: true".
 SERVICES = ("postgresql", "redis", "kafka", "mongodb", "objectstore", "mlflow")
+#: Mounted into every pod with a service account token (worker pods need one for their task pods).
+NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
 def release() -> str:
     """The Helm release of the platform (object names start with it)."""
     return os.environ.get("AIRYARD_RELEASE", "airyard")
+
+
+def namespace() -> str:
+    """The platform's namespace, where tasks start their pods and SparkApplications.
+
+    A worker pod runs there, so its own namespace is the answer; the `kubernetes_default`
+    connection carries none, and the "default" namespace would be wrong for any release.
+    """
+    try:
+        return NAMESPACE_FILE.read_text().strip()
+    except OSError:
+        return os.environ.get("AIRYARD_NAMESPACE", "airyard")
 
 
 def image(name: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from airflow.sdk import BaseHook, BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airyard import cluster
 from airyard.domains import ingest, lake
 from airyard.domains import sources as feeds
 
@@ -237,7 +238,12 @@ class SparkJobCheckOperator(BaseOperator):
     """
 
     def __init__(
-        self, *, namespace: str = "airyard", job_name: str = lake.SPARK_JOB, max_age_minutes: float = 120, **kwargs: Any
+        self,
+        *,
+        namespace: str | None = None,
+        job_name: str = lake.SPARK_JOB,
+        max_age_minutes: float = 120,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.namespace = namespace
@@ -246,6 +252,7 @@ class SparkJobCheckOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         custom, _ = _kube_clients()
+        self.namespace = self.namespace or cluster.namespace()
         group, version, plural = lake.SPARK_API
         apps = custom.list_namespaced_custom_object(
             group, version, self.namespace, plural, label_selector=f"{lake.JOB_LABEL}={self.job_name}"
@@ -265,7 +272,7 @@ class DomainsLakeOperator(BaseOperator):
     def __init__(
         self,
         *,
-        namespace: str = "airyard",
+        namespace: str | None = None,
         kafka_servers: str | None = None,
         topic: str = ingest.OBSERVED_TOPIC,
         active_days: int = 30,
@@ -281,6 +288,7 @@ class DomainsLakeOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         custom, core = _kube_clients()
+        self.namespace = self.namespace or cluster.namespace()
         group, version, plural = lake.SPARK_API
         ti = context["ti"]
         name = lake.application_name(str(context["run_id"]), int(ti.try_number))

@@ -119,7 +119,7 @@ class SparkClusterCheckOperator(BaseOperator):
         from kubernetes import client
 
         hook = KubernetesHook()
-        namespace = self.namespace or hook.get_namespace() or "default"
+        namespace = self.namespace or cluster.namespace()
         api = client.AuthorizationV1Api(hook.api_client)
         verdicts = {}
         for verb in ("create", "get", "delete"):
@@ -177,10 +177,7 @@ class SparkProcessOperator(SparkKubernetesOperator):
     def execute(self, context: Any) -> Any:
         if str(self.enabled).strip().lower() in {"false", "0", "no", "off"}:
             raise AirflowSkipException(f"stage {self.stage} disabled ({self.enabled!r})")
-        if not self.namespace:
-            from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
-
-            self.namespace = KubernetesHook().get_namespace() or "default"
+        self.namespace = self.namespace or cluster.namespace()
         self.template_spec = {"spark": self.application(run_id=str(context["run_id"]))}
         return super().execute(context)
 
