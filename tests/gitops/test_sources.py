@@ -1,0 +1,74 @@
+"""Argo CD and Flux render the charts from Git: only the files Git tracks, dependencies built by Helm.
+
+Nothing `make chart-deps` writes reaches them (dependency archives, generated CRDs). Argo CD's
+repo-server runs `helm dependency build` on the Application's chart only, and Flux's
+source-controller packages the same chart with its file:// dependencies as they sit in Git; so a
+sub-chart arrives without its own dependencies. Each chart an Application names must render from
+such a copy exactly as it renders from a prepared checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.chart import umbrella
+from tests.chart.helm import REPO, HelmError, helm, render, render_raw
+from tests.gitops import manifests as m
+from tests.gitops.test_apps import argo_apps
+
+# The Spark operator's CRDs are generated from its Go module (hack/spark-operator-crds.sh) and
+# kept out of Git, so from a tag the chart stops at its "files/crds/ is empty" guard. Until the
+# release carries them, the GitOps flows cannot install the operator (README: Run with Argo CD).
+CRDS_NOT_IN_GIT = pytest.mark.xfail(
+    strict=True, reason="charts/spark-operator/files/crds is generated and not committed", raises=AssertionError
+)
+
+
+def _git_charts(dest: Path) -> Path:
+    """charts/ as Git holds it (tracked files, in their working-tree state)."""
+    out = subprocess.run(["git", "ls-files", "-z", "charts"], cwd=REPO, capture_output=True, text=True, check=True)
+    for name in filter(None, out.stdout.split("\0")):
+        src = REPO / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest / "charts"
+
+
+def _without_official_chart(chart: Path) -> None:
+    """The official chart comes from its Helm repository (network); the rest is what we test."""
+    meta = yaml.safe_load((chart / "Chart.yaml").read_text())
+    meta["dependencies"] = [d for d in meta["dependencies"] if d["name"] != "airflow"]
+    (chart / "Chart.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+
+
+def _canonical(docs: list[m.Doc]) -> list[str]:
+    return sorted(json.dumps(d, sort_keys=True) for d in docs)
+
+
+@pytest.mark.parametrize(
+    "chart",
+    [pytest.param(c, marks=CRDS_NOT_IN_GIT) if c == "spark-operator" else c for c in sorted(argo_apps())],
+)
+def test_the_applications_charts_render_from_git(chart: str, tmp_path: Path) -> None:
+    values = argo_apps()[chart]["spec"]["source"]["helm"]["valuesObject"]
+    path = _git_charts(tmp_path / "git") / chart
+    prepared: str | Path = chart
+    if chart == "airyard":
+        _without_official_chart(path)
+        prepared = umbrella.assemble(tmp_path / "checkout", with_official=False)
+    assert not list(path.glob("charts/*.tgz"))
+    assert not list(path.glob("files/crds/*"))
+    helm("dependency", "build", "--skip-refresh", str(path))
+    try:
+        from_git = render_raw(path, values, release="airyard")
+    except HelmError as err:
+        raise AssertionError(f"charts/{chart} does not render from Git: {err}") from err
+    from_checkout = render(prepared, values, release="airyard")
+    assert _canonical([d for d in yaml.safe_load_all(from_git) if d]) == _canonical(from_checkout)
