@@ -184,6 +184,24 @@ def secret_value(name: str, key: str, namespace: str) -> str:
     return base64.b64decode(get("secret", name, namespace)["data"][key]).decode()
 
 
+@contextmanager
+def secret_keys(name: str, namespace: str, values: dict[str, str]) -> Iterator[None]:
+    """Add keys to a Secret (created if absent) the way a user edits it, keeping the keys others
+    put there; remove ours afterwards."""
+    if kubectl("get", "secret", name, "-n", namespace, "--ignore-not-found", "-o", "name").strip():
+        kubectl("patch", "secret", name, "-n", namespace, "--type=merge", "-p", json.dumps({"stringData": values}))
+    else:
+        apply(
+            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": values},
+            namespace=namespace,
+        )
+    try:
+        yield
+    finally:
+        patch = [{"op": "remove", "path": f"/data/{key}"} for key in values]
+        kubectl("patch", "secret", name, "-n", namespace, "--type=json", "-p", json.dumps(patch), check=False)
+
+
 def run_script(
     namespace: str,
     name: str,

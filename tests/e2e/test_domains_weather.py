@@ -8,7 +8,6 @@ tables are read back by local Spark in a pod of airyard/domains-spark with the d
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Iterator
@@ -72,38 +71,9 @@ def fakes() -> Iterator[None]:
         namespace=NS,
     )
     kube.wait_pod_phase(FAKES, NS, {"Running"})
-    # Add our connections to the (optional, shared) external connections Secret, keeping other keys.
-    if not kube.kubectl("get", "secret", EXTERNAL, "-n", NS, "--ignore-not-found", "-o", "name").strip():
-        kube.kubectl("create", "secret", "generic", EXTERNAL, "-n", NS)
-    data = {k: base64.b64encode(v.encode()).decode() for k, v in CONNECTIONS.items()}
-    kube.kubectl("patch", "secret", EXTERNAL, "-n", NS, "--type=merge", "-p", json.dumps({"data": data}))
-    # Until the umbrella sets spark-operator.spark.submitters, Airflow's workers may not submit.
-    role = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "Role",
-        "metadata": {"name": "e2e-domains-spark-submitter"},
-        "rules": [
-            {
-                "apiGroups": ["sparkoperator.k8s.io"],
-                "resources": ["sparkapplications"],
-                "verbs": ["create", "get", "list", "watch", "delete"],
-            }
-        ],
-    }
-    binding = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": {"name": "e2e-domains-spark-submitter"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "e2e-domains-spark-submitter"},
-        "subjects": [{"kind": "ServiceAccount", "name": f"{REL}-airflow-worker-pods", "namespace": NS}],
-    }
-    kube.apply(role, binding, namespace=NS)
-    yield
-    patch = [{"op": "remove", "path": f"/data/{k}"} for k in CONNECTIONS]
-    kube.kubectl("patch", "secret", EXTERNAL, "-n", NS, "--type=json", "-p", json.dumps(patch), check=False)
-    for kind in ("pod", "service", "configmap", "role", "rolebinding"):
-        name = "e2e-domains-spark-submitter" if kind.startswith("role") else FAKES
-        kube.kubectl("delete", kind, name, "-n", NS, "--wait=false", check=False)
+    with kube.secret_keys(EXTERNAL, NS, CONNECTIONS):
+        yield
+    kube.kubectl("delete", "pod,service,configmap", FAKES, "-n", NS, "--wait=false", check=False)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -146,20 +147,14 @@ def fake_sports_api() -> str:
 
 
 @pytest.fixture(scope="module")
-def connections(fake_sports_api: str) -> None:
-    """External connections, the way users add them: keys of airyard-airflow-external-connections
-    (merged into what is there: other pipelines keep theirs)."""
+def connections(fake_sports_api: str) -> Iterator[None]:
+    """External connections, the way users add them: keys of airyard-airflow-external-connections."""
     values = {
         "AIRFLOW_CONN_SPORTS_API": json.dumps({"conn_type": "http", "host": fake_sports_api}),
         "AIRFLOW_CONN_BACKEND_API": json.dumps({"conn_type": "http", "host": f"http://{REL}-model-serving:8000"}),
     }
-    secret = f"{REL}-airflow-external-connections"
-    if kube.kubectl("get", "secret", secret, "-n", NS, check=False).strip():
-        kube.kubectl("patch", "secret", secret, "-n", NS, "--type", "merge", "-p", json.dumps({"stringData": values}))
-    else:
-        kube.apply(
-            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": secret}, "stringData": values}, namespace=NS
-        )
+    with kube.secret_keys(f"{REL}-airflow-external-connections", NS, values):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ other keys kept). The tests run in order and share state: each stage reads what 
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 import subprocess
@@ -48,7 +47,6 @@ EXTERNAL = {
         "password": "T0/B0/e2e",
     },
 }
-SUBMIT_ROLE = "movies-e2e-spark-submit"
 
 
 def service(name: str, port_map: dict[str, int]) -> dict:
@@ -86,63 +84,12 @@ def fakes() -> Iterator[None]:
         kube.apply(service(name, ports), namespace=NS)
     for name in specs:
         kube.wait_pod_phase(name, NS, {"Running"}, timeout=120)
-    # Merge our keys into the user's Secret (other pipelines may keep theirs there).
-    data = {k: base64.b64encode(json.dumps(v).encode()).decode() for k, v in EXTERNAL.items()}
-    # The platform Secret lacks kafka_default when Kafka's connection Secret appeared after the
-    # bootstrap Job first ran (it never updates an existing Secret): reported; defined here as a
-    # user would, from Kafka's connection Secret, only while the platform does not define it.
-    platform = kube.get("secret", f"{REL}-airflow-connections", NS)["data"]
-    if "AIRFLOW_CONN_KAFKA_DEFAULT" not in platform:
-        bootstrap = kube.secret_value(f"{REL}-kafka-connection", "bootstrap-servers", NS)
-        kafka = {"conn_type": "kafka", "extra": {"bootstrap.servers": bootstrap}}
-        data["AIRFLOW_CONN_KAFKA_DEFAULT"] = base64.b64encode(json.dumps(kafka).encode()).decode()
-    secret = f"{REL}-airflow-external-connections"
-    if kube.kubectl("get", "secret", secret, "-n", NS, "--ignore-not-found", "-o", "name").strip():
-        kube.kubectl("patch", "secret", secret, "-n", NS, "--type=merge", "-p", json.dumps({"data": data}))
-    else:
-        kube.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": secret}, "data": data}, namespace=NS)
-    # The worker's account must be a Spark submitter (spark-operator.spark.submitters); until the
-    # umbrella grants it, the test binds the chart's submit rules to it, and removes them after.
-    worker = f"system:serviceaccount:{NS}:{REL}-airflow-worker-pods"
-    granted = kube.kubectl(
-        "auth", "can-i", "create", "sparkapplications.sparkoperator.k8s.io", "-n", NS, f"--as={worker}", check=False
-    ).strip()
-    if granted != "yes":
-        rules = [
-            {
-                "apiGroups": ["sparkoperator.k8s.io"],
-                "resources": ["sparkapplications"],
-                "verbs": ["get", "list", "watch", "create", "patch", "delete"],
-            },
-            {
-                "apiGroups": ["sparkoperator.k8s.io"],
-                "resources": ["sparkapplications/status"],
-                "verbs": ["get", "list", "watch"],
-            },
-            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "patch"]},
-            {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get", "list", "watch"]},
-        ]
-        kube.apply(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "Role",
-                "metadata": {"name": SUBMIT_ROLE},
-                "rules": rules,
-            },
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": {"name": SUBMIT_ROLE},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SUBMIT_ROLE},
-                "subjects": [{"kind": "ServiceAccount", "name": f"{REL}-airflow-worker-pods", "namespace": NS}],
-            },
-            namespace=NS,
-        )
-    yield
+    # The connections to the fakes, as a user adds theirs (other pipelines keep their keys).
+    values = {k: json.dumps(v) for k, v in EXTERNAL.items()}
+    with kube.secret_keys(f"{REL}-airflow-external-connections", NS, values):
+        yield
     for name in specs:
         kube.kubectl("delete", "pod,service", name, "-n", NS, "--ignore-not-found", "--wait=false", check=False)
-    if granted != "yes":
-        kube.kubectl("delete", "role,rolebinding", SUBMIT_ROLE, "-n", NS, "--ignore-not-found", check=False)
 
 
 def run_dag(af: airflow.Airflow, dag_id: str, timeout: float) -> tuple[str, dict, float]:
