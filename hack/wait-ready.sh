@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Wait until every Deployment and StatefulSet of a namespace is rolled out and every Job has
+# Wait until every Deployment and StatefulSet of a namespace is rolled out (new pods ready, old gone) and every Job has
 # completed, printing progress. (Helm's --wait does not wait for Jobs.)
 source "$(dirname "$0")/lib.sh"
 NAMESPACE=${1:-airyard}
@@ -10,10 +10,17 @@ while :; do
   pending=$(kubectl -n "$NAMESPACE" get deploy,statefulset -o json | python3 -c '
 import json, sys
 for o in json.load(sys.stdin)["items"]:
-    want = o["spec"].get("replicas", 1)
-    ready = o.get("status", {}).get("readyReplicas", 0)
-    if ready < want:
-        print(o["kind"] + "/" + o["metadata"]["name"], f"{ready}/{want}")
+    want, s = o["spec"].get("replicas", 1), o.get("status", {})
+    ready = s.get("readyReplicas", 0)
+    # Rolled out: the controller saw this spec, every pod runs it and is ready, no old pod is left.
+    rolled = (
+        s.get("observedGeneration", 0) >= o["metadata"]["generation"]
+        and s.get("updatedReplicas", 0) == want
+        and s.get("replicas", 0) == want
+        and (o["kind"] == "Deployment" or s.get("currentRevision") == s.get("updateRevision"))
+    )
+    if ready < want or not rolled:
+        print(o["kind"] + "/" + o["metadata"]["name"], f"{ready}/{want}" + ("" if rolled else " rolling"))
 ')
   jobs=$(kubectl -n "$NAMESPACE" get jobs -o json | python3 -c '
 import json, sys
