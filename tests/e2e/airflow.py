@@ -47,10 +47,39 @@ class Airflow:
         raise TimeoutError(f"DAG {dag_id} was not parsed within {timeout} s")
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        """A manual run, queued before the DAG is unpaused so that it comes before any catch-up run."""
         self.wait_for_dag(dag_id)
-        self.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
         run = self.request("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
+        self.set_paused(dag_id, False)
         return run["dag_run_id"]
+
+    def set_paused(self, dag_id: str, paused: bool) -> None:
+        self.request("PATCH", f"/dags/{dag_id}", json={"is_paused": paused})
+
+    def run_dag(
+        self, dag_id: str, conf: dict[str, Any] | None = None, timeout: float = 1500
+    ) -> tuple[str, dict[str, Any]]:
+        """Trigger a run and wait for it, then pause the DAG again: a test's DAG left unpaused would
+        keep starting scheduled runs on the shared cluster. The catch-up run that unpausing a
+        scheduled DAG creates is not the test's and is deleted."""
+        run_id = self.trigger(dag_id, conf)
+        try:
+            if self.wait_for_dag(dag_id).get("timetable_summary") not in (None, "None"):
+                self.drop_scheduled_runs(dag_id)
+            return run_id, self.wait_for_run(dag_id, run_id, timeout=timeout)
+        finally:
+            self.set_paused(dag_id, True)
+
+    def drop_scheduled_runs(self, dag_id: str, watch: float = 30) -> None:
+        """Delete the scheduled runs that appear within `watch` s (the scheduler creates the
+        catch-up run some seconds after an unpause)."""
+        deadline = time.monotonic() + watch
+        while time.monotonic() < deadline:
+            time.sleep(5)
+            runs = self.request("GET", f"/dags/{dag_id}/dagRuns", params={"state": ["queued", "running"]})
+            for run in runs["dag_runs"]:
+                if run["run_type"] == "scheduled":
+                    self.session.delete(f"{self.base_url}/api/v2/dags/{dag_id}/dagRuns/{run['dag_run_id']}", timeout=30)
 
     def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")

@@ -119,13 +119,8 @@ def read_lake(tag: str) -> dict:
     return json.loads(next(line for line in out.splitlines() if line.startswith("LAKE_JSON "))[len("LAKE_JSON ") :])
 
 
-def run_dag(api: airflow.Airflow, dag_id: str, timeout: float = 1500) -> tuple[str, dict]:
-    run_id = api.trigger(dag_id)
-    return run_id, api.wait_for_run(dag_id, run_id, timeout=timeout)
-
-
 def test_ingestion_lands_expected_domains_in_bronze_silver_gold(api: airflow.Airflow) -> None:
-    run_id, run = run_dag(api, "domain_ingestion_dag")
+    run_id, run = api.run_dag("domain_ingestion_dag")
     states = api.task_states("domain_ingestion_dag", run_id)
     assert run["state"] == "success", states
     lake = read_lake("ingest")
@@ -161,7 +156,7 @@ print("BACKDATED", key)
 
 
 def test_monitoring_passes_when_fresh_and_alerts_when_gold_is_stale(api: airflow.Airflow) -> None:
-    run_id, run = run_dag(api, "monitoring_dag", timeout=900)
+    run_id, run = api.run_dag("monitoring_dag", timeout=900)
     states = api.task_states("monitoring_dag", run_id)
     assert run["state"] == "success", states
     assert states["alert_on_failure"] == "skipped"
@@ -171,7 +166,7 @@ def test_monitoring_passes_when_fresh_and_alerts_when_gold_is_stale(api: airflow
         NS, "e2e-backdate-gold", BACKDATE % (GOLD_LOG, -three_hours), labels=CLIENT, env=user_env("domains")
     )
     try:
-        run_id, run = run_dag(api, "monitoring_dag", timeout=900)
+        run_id, run = api.run_dag("monitoring_dag", timeout=900)
         states = api.task_states("monitoring_dag", run_id)
         assert run["state"] == "failed", states
         assert states["data_quality.check_gold_freshness"] == "failed"
@@ -191,15 +186,16 @@ def test_monitoring_passes_when_fresh_and_alerts_when_gold_is_stale(api: airflow
 
 def backfill(api: airflow.Airflow, dag_id: str, start: str, end: str, behavior: str) -> list[dict]:
     api.wait_for_dag(dag_id)
-    api.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
     body = {"dag_id": dag_id, "from_date": start, "to_date": end, "reprocess_behavior": behavior, "max_active_runs": 1}
     created = api.request("POST", "/backfills", json=body)
-    deadline = time.monotonic() + 2400
-    while time.monotonic() < deadline:
-        bf = api.request("GET", f"/backfills/{created['id']}")
-        if bf.get("completed_at"):
-            break
-        time.sleep(10)
+    api.set_paused(dag_id, False)
+    try:
+        api.drop_scheduled_runs(dag_id)
+        deadline = time.monotonic() + 2400
+        while time.monotonic() < deadline and not api.request("GET", f"/backfills/{created['id']}").get("completed_at"):
+            time.sleep(10)
+    finally:
+        api.set_paused(dag_id, True)
     runs = api.request("GET", f"/dags/{dag_id}/dagRuns", params={"run_type": "backfill", "limit": 100})["dag_runs"]
     return [r for r in runs if start <= r["logical_date"][:10] <= end[:10]]
 
@@ -248,7 +244,7 @@ print("PROBE " + json.dumps({"keys": keys, "refused": refused}))
 def test_weather_lands_by_date_and_its_identity_writes_only_its_bucket(api: airflow.Airflow) -> None:
     mongo = [{"name": "MONGO_URI", "valueFrom": {"secretKeyRef": {"name": f"{REL}-mongodb-weather", "key": "uri"}}}]
     kube.run_script(NS, "e2e-weather-prefs", PREFS, labels=CLIENT, env=mongo)
-    run_id, run = run_dag(api, "weather_data_ingestion", timeout=900)
+    run_id, run = api.run_dag("weather_data_ingestion", timeout=900)
     assert run["state"] == "success", api.task_states("weather_data_ingestion", run_id)
     start = datetime.fromisoformat(run["data_interval_start"].replace("Z", "+00:00")).astimezone(UTC)
     out = kube.run_script(NS, "e2e-weather-probe", S3_PROBE, labels=CLIENT, env=user_env("weather"))

@@ -163,9 +163,8 @@ def af(connections: None) -> Any:
         yield client
 
 
-def run_dag(af: airflow.Airflow, dag_id: str, conf: dict[str, Any], timeout: float = 1500) -> tuple[str, dict]:
-    run_id = af.trigger(dag_id, conf)
-    run = af.wait_for_run(dag_id, run_id, timeout=timeout)
+def run_dag(af: airflow.Airflow, dag_id: str, conf: dict[str, Any]) -> tuple[str, dict]:
+    run_id, run = af.run_dag(dag_id, conf)
     states = af.task_states(dag_id, run_id)
     assert run["state"] == "success", f"{dag_id} {run_id}: {states}"
     return run_id, states
@@ -221,12 +220,17 @@ def test_ml_pipeline_guards_the_champion_and_retrains_on_drift(af: airflow.Airfl
     assert served_champion(MODEL) == {**first, "versions": first["versions"] + 1}
 
     # 3. Drifted data: retraining is triggered, and its better model is deployed and served.
+    # The triggered DAG must be unpaused to run, as a user enables the pair (new DAGs start paused).
     load_batch(f"e2e-{SUFFIX}-c", 600, seed=13, drift=1.0)
-    _, states = run_dag(af, "ml_pipeline_dag", {"batches": [f"e2e-{SUFFIX}-c"]})
-    assert states["trigger_retraining"] == "success", states
-    runs = af.request("GET", "/dags/model_retraining_dag/dagRuns", params={"order_by": "-start_date", "limit": 1})
-    retraining = runs["dag_runs"][0]
-    run = af.wait_for_run("model_retraining_dag", retraining["dag_run_id"], timeout=1500)
+    af.set_paused("model_retraining_dag", False)
+    try:
+        _, states = run_dag(af, "ml_pipeline_dag", {"batches": [f"e2e-{SUFFIX}-c"]})
+        assert states["trigger_retraining"] == "success", states
+        runs = af.request("GET", "/dags/model_retraining_dag/dagRuns", params={"order_by": "-start_date", "limit": 1})
+        retraining = runs["dag_runs"][0]
+        run = af.wait_for_run("model_retraining_dag", retraining["dag_run_id"], timeout=1500)
+    finally:
+        af.set_paused("model_retraining_dag", True)
     states = af.task_states("model_retraining_dag", retraining["dag_run_id"])
     assert run["state"] == "success", states
     assert states["deploy_new_model"] == "success", states

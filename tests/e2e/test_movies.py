@@ -93,21 +93,8 @@ def fakes() -> Iterator[None]:
 
 
 def run_dag(af: airflow.Airflow, dag_id: str, timeout: float) -> tuple[str, dict, float]:
-    """Trigger a run (dropping the catch-up run unpausing schedules) and wait for it."""
-    af.wait_for_dag(dag_id)
-    run_id = af.request("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": {}})["dag_run_id"]
-    af.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
     started = time.monotonic()
-    # The scheduler creates the catch-up run some seconds after the unpause: watch for it a while.
-    while time.monotonic() - started < 30:
-        time.sleep(5)
-        for run in af.request("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 20})["dag_runs"]:
-            if run["dag_run_id"] != run_id and run["run_type"] == "scheduled" and run["state"] in ("queued", "running"):
-                af.session.delete(f"{af.base_url}/api/v2/dags/{dag_id}/dagRuns/{run['dag_run_id']}", timeout=30)
-    try:
-        run = af.wait_for_run(dag_id, run_id, timeout=timeout)
-    finally:
-        af.request("PATCH", f"/dags/{dag_id}", json={"is_paused": True})
+    run_id, run = af.run_dag(dag_id, timeout=timeout)
     return run_id, run, time.monotonic() - started
 
 
