@@ -1,0 +1,101 @@
+"""SparkApplications of the benchmark: the movie pipeline's own definition, with the bench's job.
+
+The spec comes from SparkProcessOperator.application() (plugins/airyard/movies/operators.py), so
+the benchmark runs Spark pods sized and secured exactly as the pipeline's; only the job file (from
+a ConfigMap), its arguments, the image and extra environment differ.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from typing import Any
+
+from tests.e2e import kube
+
+NAMESPACE = "airyard"
+DONE = {"COMPLETED", "FAILED", "SUBMISSION_FAILED"}
+
+
+def application(
+    name: str,
+    *,
+    configmap: str,
+    job: str,
+    arguments: list[str],
+    image: str | None = None,
+    env: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    # Importing Airflow writes a home directory: a throw-away one unless the caller chose one.
+    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airyard-bench-airflow-home-"))
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    from airyard.movies.operators import SparkProcessOperator
+
+    app = SparkProcessOperator(task_id=name, stage="bench").application(run_id=name)
+    app["metadata"]["name"] = name
+    spec = app["spec"]
+    spec["mainApplicationFile"] = f"local:///opt/bench/{job}"
+    spec["arguments"] = arguments
+    if image:
+        spec["image"] = image
+    spec["volumes"] = [{"name": "bench", "configMap": {"name": configmap}}]
+    for role in ("driver", "executor"):
+        spec[role]["volumeMounts"] = [{"name": "bench", "mountPath": "/opt/bench"}]
+        if env:
+            spec[role]["env"] = env
+    return app
+
+
+def state(name: str) -> str:
+    app = kube.get("sparkapplication", name, NAMESPACE)
+    return app.get("status", {}).get("applicationState", {}).get("state", "")
+
+
+def submit(app: dict[str, Any]) -> float:
+    """Create the application (retrying while the operator's webhook is unreachable); monotonic time."""
+    name = app["metadata"]["name"]
+    kube.kubectl("delete", "sparkapplication", name, "-n", NAMESPACE, "--ignore-not-found", "--wait=true")
+    deadline = time.monotonic() + 90
+    while True:
+        started = time.monotonic()
+        try:
+            kube.kubectl("create", "-n", NAMESPACE, "-f", "-", input=json.dumps(app))
+            return started
+        except RuntimeError as err:
+            if "failed calling webhook" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+
+
+def run(app: dict[str, Any], timeout: float = 1800) -> dict[str, Any]:
+    """Submit, wait for the end; times (submit -> driver running, -> done) and the driver's log."""
+    name = app["metadata"]["name"]
+    submitted = submit(app)
+    driver_running = None
+    deadline = submitted + timeout
+    while (st := state(name)) not in DONE:
+        if driver_running is None and kube.pod_phase(f"{name}-driver", NAMESPACE) in {"Running", "Succeeded"}:
+            driver_running = time.monotonic() - submitted
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"SparkApplication {name} still {st!r} after {timeout:.0f} s")
+        time.sleep(1)
+    total = time.monotonic() - submitted
+    log = kube.kubectl("logs", f"{name}-driver", "-n", NAMESPACE, check=False)
+    if st != "COMPLETED":
+        raise RuntimeError(f"SparkApplication {name} ended {st}:\n{log[-3000:]}")
+    return {
+        "submit_to_driver_running_seconds": round(driver_running, 1) if driver_running else None,
+        "submit_to_completed_seconds": round(total, 1),
+        "log": log,
+    }
+
+
+def delete(name: str) -> None:
+    kube.kubectl("delete", "sparkapplication", name, "-n", NAMESPACE, "--ignore-not-found", "--wait=false", check=False)
+
+
+def marked(log: str, mark: str) -> list[dict[str, Any]]:
+    """The JSON documents a job printed after `mark` (e.g. "BENCH ", process.py's "RESULT ")."""
+    return [json.loads(line[len(mark) :]) for line in log.splitlines() if line.startswith(mark)]
