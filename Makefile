@@ -74,3 +74,9 @@ integration: venv base-images ## Integration tests (tests/integration): hooks an
 e2e: venv cluster load-images ## End-to-end tests on the kind cluster (tests/e2e)
 	@echo "==> e2e tests"
 	@$(PYTEST) tests/e2e $(PYTEST_ARGS)
+
+##@ Benchmarks
+# Parts of make bench (default: all), e.g. make bench BENCH=latency; report prints the last results.
+BENCH ?=
+bench: venv ## Benchmarks on the kind cluster into reports/bench.json (BENCH="latency throughput cost data spark")
+	@.venv/bin/python -m bench $(BENCH)
