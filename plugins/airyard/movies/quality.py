@@ -113,9 +113,13 @@ def volume_anomaly(
 
 
 def kafka_lag(committed: Mapping[str, int | None], high: Mapping[str, int], max_lag: int) -> dict[str, Any]:
-    """Lag per partition ("topic:partition") of the processing group; no commit counts everything."""
-    per = {tp: max(0, hw - (committed.get(tp) or 0)) for tp, hw in high.items()}
-    total = sum(per.values())
+    """Lag per partition (keys "topic:partition") of the processing group; no commit counts everything.
+
+    The partitions are a list, not a mapping: topic names have dots, which document stores refuse in
+    keys (FerretDB does), and the report is stored in MongoDB.
+    """
+    per = [{"partition": tp, "lag": max(0, hw - (committed.get(tp) or 0))} for tp, hw in sorted(high.items())]
+    total = sum(p["lag"] for p in per)
     return {
         "check": "kafka_lag",
         "passed": total <= max_lag,

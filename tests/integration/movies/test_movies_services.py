@@ -25,6 +25,7 @@ from airyard.movies import (
     TOPIC_PEOPLE,
     TOPIC_REVIEWS,
     extract,
+    quality,
     store,
 )
 from airyard.movies.hooks import KafkaHook, MongoDBHook, TMDBHook
@@ -293,15 +294,17 @@ def test_quality_operators_flag_bad_documents_and_store_the_report(env: dict[str
         "validate_data_schema": schema,
         "check_data_volume": volume,
         "check_data_freshness": {"check": "freshness", "passed": True, "details": {}},
+        # Per-partition details name topics, which have dots: the stored report must keep them.
+        "check_kafka_lag": quality.kafka_lag({f"{TOPIC_MOVIES}:0": 0}, {f"{TOPIC_MOVIES}:0": 5}, max_lag=1),
     }
     ctx = {"ti": FakeTI(results), "run_id": "q1"}
     report = QualityReportOperator(
-        task_id="generate_quality_report", check_task_ids=[*list(results), "check_kafka_lag"], threshold="0.8"
+        task_id="generate_quality_report", check_task_ids=[*list(results), "check_new_thing"], threshold="0.8"
     ).execute(ctx)
-    assert report["score"] == 0.25  # freshness passed; schema, volume failed; lag missing
+    assert report["score"] == 0.2  # freshness passed; schema, volume, lag failed; the new check missing
     assert report["breached"] is True
     stored = db.quality_reports.find_one({"run_id": "q1"})
-    assert stored["failed_checks"] == ["schema", "volume", "check_kafka_lag"]
+    assert stored["failed_checks"] == ["schema", "volume", "kafka_lag", "check_new_thing"]
     branch = DataQualityBranchOperator(
         task_id="g", report_task_id="generate_quality_report", alert_task_id="alert", ok_task_id="end"
     )

@@ -46,9 +46,18 @@ def test_freshness_and_volume_and_lag() -> None:
     assert spike["passed"] is False
     assert spike["details"]["reason"] == "volume spike"
     assert quality.volume_anomaly(5000, [100])["passed"] is True  # too little history
-    lag = quality.kafka_lag({"t:0": 10, "t:1": None}, {"t:0": 15, "t:1": 3}, max_lag=7)
+    lag = quality.kafka_lag(
+        {"movies.raw.movies:0": 10, "movies.raw.movies:1": None},
+        {"movies.raw.movies:0": 15, "movies.raw.movies:1": 3},
+        max_lag=7,
+    )
     assert lag["details"]["total_lag"] == 8
     assert lag["passed"] is False
+    # Stored in MongoDB with the report: topic names must not become keys (dots are refused there).
+    assert lag["details"]["partitions"] == [
+        {"partition": "movies.raw.movies:0", "lag": 5},
+        {"partition": "movies.raw.movies:1", "lag": 3},
+    ]
 
 
 def test_report_score_and_breach() -> None:
