@@ -78,8 +78,12 @@ class Airflow:
             time.sleep(5)
             runs = self.request("GET", f"/dags/{dag_id}/dagRuns", params={"state": ["queued", "running"]})
             for run in runs["dag_runs"]:
-                if run["run_type"] == "scheduled":
-                    self.session.delete(f"{self.base_url}/api/v2/dags/{dag_id}/dagRuns/{run['dag_run_id']}", timeout=30)
+                if run["run_type"] != "scheduled":
+                    continue
+                path = f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}"
+                if run["state"] == "running":  # a running run cannot be deleted: stop it first
+                    self.request("PATCH", path, json={"state": "failed"})
+                self.request("DELETE", path)
 
     def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
