@@ -160,12 +160,19 @@ def free_cpu_requests() -> float:
     return round(_millicores(node["status"]["allocatable"]["cpu"]) - requested)
 
 
+def _pods_by_cgroup() -> dict[str, str]:
+    pods = json.loads(kube.kubectl("get", "pods", "-A", "-o", "json"))["items"]
+    return {pod_key(p): p["metadata"]["namespace"] for p in pods}
+
+
 @contextmanager
 def activity(record: dict[str, Any]) -> Iterator[None]:
     """Note in `record` how busy the machine was around a measurement: CPU used outside the kind
-    node (other people's builds and tests share these 2 cores) and the pods that were not ours."""
+    node (other people's builds and tests share these 2 cores), CPU per namespace inside it, and
+    the pods that were not the platform's."""
     host0, total0 = _host_cpu()
-    node0 = cgroups()["node"]
+    pods0 = _pods_by_cgroup()
+    cg0 = cgroups()
     before = other_pods()
     free = free_cpu_requests()
     load0 = os.getloadavg()[0]
@@ -173,16 +180,25 @@ def activity(record: dict[str, Any]) -> Iterator[None]:
         yield
     finally:
         host1, total1 = _host_cpu()
-        node1 = cgroups()["node"]
+        cg1 = cgroups()
+        node0, node1 = cg0["node"], cg1["node"]
         cores = os.cpu_count() or 1
         seconds = node1.at - node0.at
         host_cores = (host1 - host0) / max(1, total1 - total0) * cores
         node_cores = (node1.cpu_ns - node0.cpu_ns) / 1e9 / max(seconds, 1e-9)
+        # Pods that lived through the whole measurement, per namespace; the rest of the node's
+        # CPU is pods that came and went (task pods) and kubelet/containerd.
+        per_ns: dict[str, float] = {}
+        for key, ns in pods0.items():
+            if key in cg0 and key in cg1:
+                per_ns[ns] = per_ns.get(ns, 0.0) + (cg1[key].cpu_ns - cg0[key].cpu_ns) / 1e9 / max(seconds, 1e-9)
+        per_ns["(short-lived pods, kubelet, containerd)"] = node_cores - sum(per_ns.values())
         record["activity"] = {
             "seconds": round(seconds, 1),
             "host_cpu_cores_busy": round(host_cores, 2),
             "kind_node_cpu_cores": round(node_cores, 2),
             "outside_cluster_cpu_cores": round(max(0.0, host_cores - node_cores), 2),
+            "cpu_cores_by_namespace": {k: round(v, 2) for k, v in sorted(per_ns.items(), key=lambda kv: -kv[1])},
             "loadavg_1m_before": round(load0, 2),
             "other_pods_running_before": before,
             "free_cpu_requests_millicores_before": free,

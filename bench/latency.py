@@ -60,7 +60,7 @@ def print_section(section: dict[str, Any]) -> None:
         if fig:
             print(f"    {key}: {fig['tasks']} tasks, run {fig['run_seconds']} s, peak {fig['peak_running']} running")
             if key == "official":
-                print(activity_line(fig.get("activity")).replace("machine during", "machine during the official run"))
+                print(activity_line(fig.get("activity"), "the official run"))
     if section.get("official_skipped"):
         print(f"    official chart comparison: {section['official_skipped']}")
     print(targets_table(section["targets"]))

@@ -95,15 +95,18 @@ def targets_table(targets: Sequence[dict[str, Any]]) -> str:
     return table("targets (issue 12)", ("target", "measured", "limit", "verdict"), rows)
 
 
-def activity_line(act: dict[str, Any] | None) -> str:
+def activity_line(act: dict[str, Any] | None, during: str = "the measurement") -> str:
     """How busy the machine was while a part measured (bench.cluster.activity)."""
     if not act:
         return "    machine activity: not recorded"
+    by_ns = act.get("cpu_cores_by_namespace") or {}
+    spent = ", ".join(f"{ns} {cores}" for ns, cores in list(by_ns.items())[:4])
     others = act.get("other_pods_running_before") or []
     listed = f" ({', '.join(others[:6])}{', …' if len(others) > 6 else ''})" if others else ""
+    inside = f" (in it, cores by namespace: {spent})" if spent else ""
     return (
-        f"    machine during the measurement: {act['host_cpu_cores_busy']} of the cores busy, "
-        f"{act['outside_cluster_cpu_cores']} of them outside the kind node; "
+        f"    machine during {during}: {act['host_cpu_cores_busy']} of the cores busy, "
+        f"{act['outside_cluster_cpu_cores']} of them outside the kind node{inside}; "
         f"{act.get('free_cpu_requests_millicores_before')}m CPU unrequested on the node; "
         f"{len(others)} other pods running{listed}"
     )
