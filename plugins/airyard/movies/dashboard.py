@@ -241,20 +241,25 @@ def collect(mongo_conn_id: str = "mongo_default") -> dict[str, Any]:
 
 def create_app() -> Any:
     """The FastAPI sub-application the plugin mounts at /movie_pipeline."""
-    from airflow.api_fastapi.core_api.security import GetUserDep
-    from fastapi import FastAPI
+    from airflow.api_fastapi.core_api.security import get_user
+    from fastapi import Depends, FastAPI
     from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import HTMLResponse, JSONResponse
 
     app = FastAPI(title="airyard movie pipeline", docs_url=None, redoc_url=None, openapi_url=None)
 
+    # Depends() as a default, not the GetUserDep annotation: with postponed annotations FastAPI
+    # resolves names in module globals, where an import local to this function is not, and the
+    # parameter silently becomes a required query parameter (422 instead of 401).
+    signed_in = Depends(get_user)
+
     @app.get("/dashboard", response_class=HTMLResponse)
-    async def dashboard(user: GetUserDep) -> HTMLResponse:
+    async def dashboard(user: Any = signed_in) -> HTMLResponse:
         data = await run_in_threadpool(collect)
         return HTMLResponse(render(data), headers={"Cache-Control": "no-store"})
 
     @app.get("/api/summary")
-    async def summary(user: GetUserDep) -> JSONResponse:
+    async def summary(user: Any = signed_in) -> JSONResponse:
         data = await run_in_threadpool(collect)
         rep = data.get("report") or {}
         return JSONResponse(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+from airflow.api_fastapi.core_api.security import get_user
 from airyard.movies import dashboard
+from fastapi.testclient import TestClient
 
 
 def test_render_has_all_sections_and_no_scripts() -> None:
@@ -62,3 +65,29 @@ def test_empty_state_renders() -> None:
     page = dashboard.render(empty)
     assert "no quality report yet" in page
     assert "never run" in page
+
+
+EMPTY = {
+    "generated_at": datetime.now(UTC),
+    "runs": {},
+    "failed_tasks": [],
+    "volume": [],
+    "dead_letters": [],
+    "scores": [],
+    "report": None,
+    "genres": [],
+    "counts": {"movies": 3},
+}
+
+
+def test_pages_need_a_signed_in_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dashboard, "collect", lambda: EMPTY)
+    app = dashboard.create_app()
+    client = TestClient(app)
+    for path in ("/dashboard", "/api/summary"):
+        assert client.get(path).status_code == 401, path
+    app.dependency_overrides[get_user] = lambda: object()
+    page = client.get("/dashboard")
+    assert page.status_code == 200
+    assert 'id="quality"' in page.text
+    assert client.get("/api/summary").json()["counts"] == {"movies": 3}
