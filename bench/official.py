@@ -99,6 +99,13 @@ def installed(chart_ref: str) -> Iterator[dict[str, Any]]:
         print(f"    official release ready after {info['install_seconds']:.0f} s", flush=True)
         yield info
     finally:
+        # The chart's default probes under a busy CPU: how often its components were restarted.
+        pods = kube.get("pods", namespace=NAMESPACE).get("items", [])
+        info["container_restarts"] = {
+            p["metadata"]["name"]: sum(c.get("restartCount", 0) for c in p["status"].get("containerStatuses", []))
+            for p in pods
+            if p["metadata"]["name"].startswith(RELEASE)
+        }
         if os.environ.get("BENCH_KEEP_OFFICIAL") == "1":
             print(f"    BENCH_KEEP_OFFICIAL=1: {NAMESPACE} left installed")
         else:

@@ -66,6 +66,11 @@ def main() -> None:
         queued_to_success=summary(per_task["queued_to_success"]),
         timeline=dagruns.timeline(tis, start),
     )
+    # CPU the task pods cost: what the node spent outside the long-running pods (pods that came
+    # and went, with kubelet's and containerd's work for them), per task.
+    short = section["activity"]["cpu_cores_by_namespace"].get("(short-lived pods, kubelet, containerd)")
+    if short is not None:
+        section["cpu_seconds_per_task"] = round(short * section["activity"]["seconds"] / len(tis), 2)
     section["targets"] = [target("200 mapped no-op tasks, wall time", round(wall, 1), 240, "s")]
     print_section(section)
     save_part("throughput", section)
@@ -79,6 +84,7 @@ def print_section(section: dict[str, Any]) -> None:
         ("tasks per minute", section["tasks_per_minute"]),
         ("first queued → last done, s", section["first_queued_to_last_end_seconds"]),
         ("peak running at once", section["peak_running"]),
+        ("CPU per task (task pods, kubelet, containerd), s", section.get("cpu_seconds_per_task")),
         ("per task queued→running p50 / p95, s", f"{q2r['p50']} / {q2r['p95']}"),
         ("per task queued→success p50 / p95, s", f"{q2s['p50']} / {q2s['p95']}"),
         *((f"setting {k}", v) for k, v in section["settings"].items()),
