@@ -1,18 +1,80 @@
-"""Fixtures for tests that run against the kind cluster (`make e2e` creates it first)."""
+"""Fixtures for tests that run against the kind cluster (`make e2e` creates it first), and the
+summary every e2e session ends with (reports/e2e-summary.md)."""
 
 from __future__ import annotations
 
+import shlex
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from tests.e2e import kube
 
+SUMMARY = kube.REPO / "reports" / "e2e-summary.md"
+# nodeid -> scenario (the test's docstring, first line), result and seconds (setup + call + teardown)
+_results: dict[str, dict[str, Any]] = {}
+_started = time.monotonic()
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(pytest.mark.e2e)
+        doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+        scenario = " ".join(doc.strip().split("\n\n")[0].split()) or item.name.removeprefix("test_").replace("_", " ")
+        _results[item.nodeid] = {"scenario": scenario, "result": "not run", "seconds": 0.0}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    entry = _results.setdefault(report.nodeid, {"scenario": report.nodeid, "result": "not run", "seconds": 0.0})
+    entry["seconds"] += report.duration
+    if report.when == "setup" or entry["result"] == "not run":
+        entry["result"] = "passed"
+    if report.failed and entry["result"] == "passed":
+        entry["result"] = "failed" if report.when == "call" else f"error ({report.when})"
+    elif report.skipped:
+        entry["result"] = "skipped"
+
+
+def summary_rows() -> list[tuple[str, str, str, str]]:
+    return [
+        (e["scenario"], nodeid, e["result"], f"{e['seconds']:.0f} s")
+        for nodeid, e in _results.items()
+        if e["result"] != "not run"
+    ]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The e2e summary, printed and saved to reports/e2e-summary.md (scenario, test, result, duration)."""
+    rows = summary_rows()
+    if not rows:
+        return
+    counts: dict[str, int] = {}
+    for _, _, result, _ in rows:
+        counts[result] = counts.get(result, 0) + 1
+    total = time.monotonic() - _started
+    tally = ", ".join(f"{n} {r}" for r, n in sorted(counts.items()))
+    command = shlex.join(["pytest", *sys.argv[1:]])
+    terminalreporter.write_sep("=", f"e2e summary: {tally} in {total:.0f} s")
+    width = max(len(r[1]) for r in rows)
+    for scenario, nodeid, result, seconds in rows:
+        terminalreporter.write_line(f"{result:<8} {seconds:>7}  {nodeid:<{width}}  {scenario}")
+    lines = [
+        "# e2e summary",
+        "",
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · `{command}` · {tally} · {total:.0f} s",
+        "",
+        "| scenario | test | result | duration |",
+        "|---|---|---|---|",
+        *(f"| {s.replace('|', '/')} | `{n}` | {r} | {d} |" for s, n, r, d in rows),
+    ]
+    SUMMARY.parent.mkdir(exist_ok=True)
+    SUMMARY.write_text("\n".join(lines) + "\n")
+    terminalreporter.write_line(f"saved to {SUMMARY.relative_to(kube.REPO)}")
 
 
 @pytest.fixture(scope="session", autouse=True)
