@@ -113,7 +113,15 @@ class Airflow:
         content = body["content"]
         if isinstance(content, str):
             return content
-        return "\n".join(str(line.get("event", line)) if isinstance(line, dict) else str(line) for line in content)
+        lines = []
+        for line in content:
+            if not isinstance(line, dict):
+                lines.append(str(line))
+                continue
+            lines.append(str(line.get("event", line)))
+            # A failure's exception is structured, beside the event text.
+            lines += [f"{e['exc_type']}: {e['exc_value']}" for e in line.get("error_detail") or []]
+        return "\n".join(lines)
 
 
 def admin_credentials() -> tuple[str, str]:

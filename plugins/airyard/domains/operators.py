@@ -30,8 +30,10 @@ def kafka_bootstrap(kafka_servers: str | None, conn_id: str = "kafka_default") -
     return str(BaseHook.get_connection(conn_id).extra_dejson["bootstrap.servers"])
 
 
-def _interval(context: Any) -> tuple[str, str]:
-    start = context.get("data_interval_start") or context["logical_date"]
+def interval(context: Any) -> tuple[str, str]:
+    """The run's data interval. A manual run triggered without a logical date (Airflow 3) has
+    none: it covers the moment it was triggered for (run_after)."""
+    start = context.get("data_interval_start") or context.get("logical_date") or context["dag_run"].run_after
     end = context.get("data_interval_end") or start
     return start.isoformat(), end.isoformat()
 
@@ -77,7 +79,7 @@ class IngestionOperator(BaseOperator):
         self.fail_on_source_error = fail_on_source_error
 
     def _arguments(self, context: Any, servers: str) -> list[str]:
-        start, end = _interval(context)
+        start, end = interval(context)
         args = [
             "--config", self.config_path, "--kafka-servers", servers,
             "--interval-start", start, "--interval-end", end, "--run-id", str(context["run_id"]),

@@ -38,7 +38,13 @@ def ingest_task(**kwargs: Any) -> TaskPodOperator:
     return TaskPodOperator(
         image_name="airflow",
         cmds=["python", "-m", "airyard.weather.ingest"],
-        arguments=["--date", "{{ data_interval_start | ds }}", "--hour", "{{ data_interval_start.hour }}"],
+        # A manual run without a logical date (Airflow 3) has no interval: it lands where it ran.
+        arguments=[
+            "--date",
+            "{{ (data_interval_start or dag_run.run_after) | ds }}",
+            "--hour",
+            "{{ (data_interval_start or dag_run.run_after).hour }}",
+        ],
         env_vars=weather_env(),
         **kwargs,
     )

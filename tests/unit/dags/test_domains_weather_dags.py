@@ -72,3 +72,9 @@ def test_weather_task_gets_only_its_own_credentials(dags: DagBag) -> None:
 def test_log_retention_dag(dags: DagBag) -> None:
     dag = dags.dags["airflow_log_retention"]
     assert dag.params["retention_days"] == 30
+
+
+def test_weather_manual_run_lands_in_the_hour_it_ran(dags: DagBag, manual_run_context: dict) -> None:
+    task = dags.dags["weather_data_ingestion"].get_task("ingest_task")
+    args = task.render_template(task.arguments, manual_run_context)
+    assert args == ["--date", "2026-03-02", "--hour", "7"]

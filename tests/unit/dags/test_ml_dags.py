@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,13 @@ def test_retraining_deploys_or_rolls_back(dags: dict) -> None:
 def test_data_validation_fans_out_after_the_schema(dags: dict) -> None:
     dag = dags["data_validation_dag"]
     assert downstream(dag, "validate_schema") == {"check_data_quality", "check_distributions", "detect_anomalies"}
+
+
+def test_data_validation_manual_run_checks_the_day_before_it(dags: dict, manual_run_context: dict) -> None:
+    task = dags["data_validation_dag"].get_task("check_distributions")
+    step, params = task.render_template(task.arguments, manual_run_context)
+    assert step == "quality.check_distributions"
+    assert json.loads(params) == {"start": "2026-03-01 07:30:00+00:00", "end": "2026-03-02 07:30:00+00:00"}
 
 
 def test_pods_get_credentials_from_secrets_not_from_airflow(dags: dict) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from airyard import envconn
-from airyard.domains import lake
+from airyard.domains import lake, operators
 from airyard.domains.operators import IngestionOperator
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -71,3 +72,13 @@ def test_env_connections_json_and_uri() -> None:
 def test_ingestion_operator_rejects_unknown_mode() -> None:
     with pytest.raises(ValueError, match="execution_mode"):
         IngestionOperator(task_id="x", execution_mode="docker")
+
+
+def test_interval_of_scheduled_and_manual_runs() -> None:
+    start, end = datetime(2026, 3, 1, 10, tzinfo=UTC), datetime(2026, 3, 1, 11, tzinfo=UTC)
+    scheduled = {"data_interval_start": start, "data_interval_end": end, "logical_date": start}
+    assert operators.interval(scheduled) == (start.isoformat(), end.isoformat())
+    # Airflow 3 manual runs may have no logical date and no data interval at all.
+    manual = {"data_interval_start": None, "data_interval_end": None, "logical_date": None,
+              "dag_run": SimpleNamespace(run_after=end)}  # fmt: skip
+    assert operators.interval(manual) == (end.isoformat(), end.isoformat())
