@@ -63,19 +63,21 @@ class Airflow:
         keep starting scheduled runs on the shared cluster. The catch-up run that unpausing a
         scheduled DAG creates is not the test's and is deleted."""
         run_id = self.trigger(dag_id, conf)
+        scheduled = self.wait_for_dag(dag_id).get("timetable_summary") not in (None, "None")
         try:
-            if self.wait_for_dag(dag_id).get("timetable_summary") not in (None, "None"):
+            if scheduled:
                 self.drop_scheduled_runs(dag_id)
             return run_id, self.wait_for_run(dag_id, run_id, timeout=timeout)
         finally:
             self.set_paused(dag_id, True)
+            if scheduled:  # one the busy scheduler created late
+                self.drop_scheduled_runs(dag_id, watch=0)
 
     def drop_scheduled_runs(self, dag_id: str, watch: float = 30) -> None:
-        """Delete the scheduled runs that appear within `watch` s (the scheduler creates the
-        catch-up run some seconds after an unpause)."""
+        """Delete the queued or running scheduled runs, watching `watch` s for more (the scheduler
+        creates the catch-up run some seconds after an unpause)."""
         deadline = time.monotonic() + watch
-        while time.monotonic() < deadline:
-            time.sleep(5)
+        while True:
             runs = self.request("GET", f"/dags/{dag_id}/dagRuns", params={"state": ["queued", "running"]})
             for run in runs["dag_runs"]:
                 if run["run_type"] != "scheduled":
@@ -84,6 +86,9 @@ class Airflow:
                 if run["state"] == "running":  # a running run cannot be deleted: stop it first
                     self.request("PATCH", path, json={"state": "failed"})
                 self.request("DELETE", path)
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(5)
 
     def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
