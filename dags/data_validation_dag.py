@@ -9,10 +9,11 @@ import pendulum
 from airflow.sdk import DAG
 from airyard.operators.ml_step import MLStepOperator
 
-# A manual run without a logical date (Airflow 3) has no interval: it checks the day before it.
+# A manual run without a logical date (Airflow 3) has no interval (and no data_interval_* template
+# variables at all): it checks the day before it.
 WINDOW = (
-    "'start': (data_interval_start or dag_run.run_after - macros.timedelta(days=1)) | string, "
-    "'end': (data_interval_end or dag_run.run_after) | string"
+    "'start': (dag_run.data_interval_start or dag_run.run_after - macros.timedelta(days=1)) | string, "
+    "'end': (dag_run.data_interval_end or dag_run.run_after) | string"
 )
 
 with DAG(

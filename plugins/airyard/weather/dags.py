@@ -38,12 +38,13 @@ def ingest_task(**kwargs: Any) -> TaskPodOperator:
     return TaskPodOperator(
         image_name="airflow",
         cmds=["python", "-m", "airyard.weather.ingest"],
-        # A manual run without a logical date (Airflow 3) has no interval: it lands where it ran.
+        # A manual run without a logical date (Airflow 3) has no interval (and no data_interval_*
+        # template variables at all): it lands where it ran.
         arguments=[
             "--date",
-            "{{ (data_interval_start or dag_run.run_after) | ds }}",
+            "{{ (dag_run.data_interval_start or dag_run.run_after) | ds }}",
             "--hour",
-            "{{ (data_interval_start or dag_run.run_after).hour }}",
+            "{{ (dag_run.data_interval_start or dag_run.run_after).hour }}",
         ],
         env_vars=weather_env(),
         **kwargs,

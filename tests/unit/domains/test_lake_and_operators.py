@@ -79,6 +79,5 @@ def test_interval_of_scheduled_and_manual_runs() -> None:
     scheduled = {"data_interval_start": start, "data_interval_end": end, "logical_date": start}
     assert operators.interval(scheduled) == (start.isoformat(), end.isoformat())
     # Airflow 3 manual runs may have no logical date and no data interval at all.
-    manual = {"data_interval_start": None, "data_interval_end": None, "logical_date": None,
-              "dag_run": SimpleNamespace(run_after=end)}  # fmt: skip
+    manual = {"logical_date": None, "dag_run": SimpleNamespace(run_after=end)}
     assert operators.interval(manual) == (end.isoformat(), end.isoformat())
