@@ -84,7 +84,8 @@ def run(app: dict[str, Any], timeout: float = 1800) -> dict[str, Any]:
     total = time.monotonic() - submitted
     log = kube.kubectl("logs", f"{name}-driver", "-n", NAMESPACE, check=False)
     if st != "COMPLETED":
-        raise RuntimeError(f"SparkApplication {name} ended {st}:\n{log[-3000:]}")
+        progress = "\n".join(line for line in log.splitlines() if line.startswith(("BENCH ", "RESULT ")))
+        raise RuntimeError(f"SparkApplication {name} ended {st} after:\n{progress}\n…\n{log[-3000:]}")
     return {
         "submit_to_driver_running_seconds": round(driver_running, 1) if driver_running else None,
         "submit_to_completed_seconds": round(total, 1),
