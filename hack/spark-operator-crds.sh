@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Spark operator's CRDs, taken from the Go module the operator image is built from (the
 # version pinned in images/spark-operator/go.mod), so chart, tests and binary always agree:
-#   charts/spark-operator/files/crds/*.yaml   what the chart installs (generated, not committed)
+#   charts/spark-operator/files/crds/*.yaml   what the chart installs (committed: Argo CD and Flux
+#                                             render from Git; rerun when the pin moves)
 #   tests/k8s_schema/sparkoperator.k8s.io/<kind>_<version>.json   JSON schemas the chart tests
 #                                             validate custom resources with (committed)
 # Run before packaging, rendering or testing charts/spark-operator (make chart / make up).

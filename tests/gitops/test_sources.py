@@ -22,13 +22,6 @@ from tests.chart.helm import REPO, HelmError, helm, render, render_raw
 from tests.gitops import manifests as m
 from tests.gitops.test_apps import argo_apps
 
-# The Spark operator's CRDs are generated from its Go module (hack/spark-operator-crds.sh) and
-# kept out of Git, so from a tag the chart stops at its "files/crds/ is empty" guard. Until the
-# release carries them, the GitOps flows cannot install the operator (README: Run with Argo CD).
-CRDS_NOT_IN_GIT = pytest.mark.xfail(
-    strict=True, reason="charts/spark-operator/files/crds is generated and not committed", raises=AssertionError
-)
-
 
 def _git_charts(dest: Path) -> Path:
     """charts/ as Git holds it (tracked files, in their working-tree state)."""
@@ -54,7 +47,7 @@ def _canonical(docs: list[m.Doc]) -> list[str]:
 
 @pytest.mark.parametrize(
     "chart",
-    [pytest.param(c, marks=CRDS_NOT_IN_GIT) if c == "spark-operator" else c for c in sorted(argo_apps())],
+    sorted(argo_apps()),
 )
 def test_the_applications_charts_render_from_git(chart: str, tmp_path: Path) -> None:
     values = argo_apps()[chart]["spec"]["source"]["helm"]["valuesObject"]
@@ -64,7 +57,6 @@ def test_the_applications_charts_render_from_git(chart: str, tmp_path: Path) -> 
         _without_official_chart(path)
         prepared = umbrella.assemble(tmp_path / "checkout", with_official=False)
     assert not list(path.glob("charts/*.tgz"))
-    assert not list(path.glob("files/crds/*"))
     helm("dependency", "build", "--skip-refresh", str(path))
     try:
         from_git = render_raw(path, values, release="airyard")
