@@ -247,7 +247,9 @@ def test_weather_lands_by_date_and_its_identity_writes_only_its_bucket(api: airf
     kube.run_script(NS, "e2e-weather-prefs", PREFS, labels=CLIENT, env=mongo)
     run_id, run = api.run_dag("weather_data_ingestion", timeout=900)
     assert run["state"] == "success", api.task_states("weather_data_ingestion", run_id)
-    start = datetime.fromisoformat(run["data_interval_start"].replace("Z", "+00:00")).astimezone(UTC)
+    # A manual run has no data interval: the task lands its data at the run's run_after.
+    landed = run["data_interval_start"] or run["run_after"]
+    start = datetime.fromisoformat(landed.replace("Z", "+00:00")).astimezone(UTC)
     out = kube.run_script(NS, "e2e-weather-probe", S3_PROBE, labels=CLIENT, env=user_env("weather"))
     probe = json.loads(next(line for line in out.splitlines() if line.startswith("PROBE "))[6:])
     prefix = f"raw/current/date={start:%Y-%m-%d}/hour={start:%H}/"
