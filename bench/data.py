@@ -18,6 +18,8 @@ import math
 import os
 from typing import Any
 
+import yaml
+
 from bench import sparkapps
 from bench.cluster import activity, machine
 from bench.results import REPO, activity_line, now, save_part, table
@@ -124,6 +126,21 @@ details.pop("ids")
 print(json.dumps({"lists": lists, "details": details, "movie_ids": len(ids), "seconds": round(seconds, 2)}))
 """
 
+# The platform's indexes of the pipeline's collections (charts/airyard/values.yaml, mongodb), on
+# the benchmark's collections: keyed upserts run against the same indexes as in production.
+PREPARE = """
+import json, os, pymongo
+db = pymongo.MongoClient(os.environ["MONGO_URI"]).get_default_database()
+made = {}
+for collection, indexes in json.loads(os.environ["BENCH_INDEXES"]).items():
+    db[collection].drop()
+    for ix in indexes:
+        keys = [(k.lstrip("-"), pymongo.DESCENDING if k.startswith("-") else pymongo.ASCENDING) for k in ix["keys"]]
+        db[collection].create_index(keys, name=ix["name"], unique=bool(ix.get("unique")))
+    made[collection] = sorted(db[collection].index_information())
+print(json.dumps(made))
+"""
+
 CHECK = """
 import json, os, pymongo
 from confluent_kafka.admin import AdminClient
@@ -178,9 +195,25 @@ def _cleanup() -> None:
                      "--wait=false", check=False)  # fmt: skip
 
 
+def _mongo_env() -> list[dict[str, Any]]:
+    return [{"name": "MONGO_URI", "valueFrom": {"secretKeyRef": {"name": f"{REL}-mongodb-movies", "key": "uri"}}}]
+
+
+def _prepare_collections() -> dict[str, Any]:
+    """Empty bench collections with the indexes the platform declares for the pipeline's."""
+    values = yaml.safe_load((REPO / "charts" / "airyard" / "values.yaml").read_text())["mongodb"]
+    (db,) = [d for d in values["databases"] if d["name"] == "movies"]
+    declared = {c["name"]: c.get("indexes", []) for c in db["collections"]}
+    indexes = {bench: declared[name.lower()] for name, bench in COLLECTIONS.items()}
+    env = [*_mongo_env(), *_env({"BENCH_INDEXES": json.dumps(indexes)})]
+    out = kube.run_script(NS, f"{NAME}-prepare", PREPARE, labels=CLIENT_LABELS, env=env)
+    made: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return made
+
+
 def _count_and_drop() -> dict[str, Any]:
     env = [
-        {"name": "MONGO_URI", "valueFrom": {"secretKeyRef": {"name": f"{REL}-mongodb-movies", "key": "uri"}}},
+        *_mongo_env(),
         {
             "name": "BOOTSTRAP",
             "valueFrom": {"secretKeyRef": {"name": f"{REL}-kafka-connection", "key": "bootstrap-servers"}},
@@ -207,47 +240,71 @@ def main() -> None:
          "extra": {"rate_per_second": 100000}}
     )  # fmt: skip
     print(f"==> data: fake TMDB ({movies} popular movies) -> Kafka -> Spark -> MongoDB", flush=True)
+    restarts = _mongodb_restarts()
     try:
+        section["indexes"] = _prepare_collections()
         with activity(section):
-            _start_fake(movies)
-            print("    extraction (airyard/movies pod): TMDB -> Kafka", flush=True)
-            env = _env(
-                {
-                    "AIRFLOW_CONN_TMDB_DEFAULT": tmdb,
-                    "AIRFLOW_CONN_KAFKA_DEFAULT": kafka,
-                    "BENCH_TOPICS": json.dumps(TOPICS),
-                    "BENCH_MOVIES": str(movies),
-                    "BENCH_RUN_ID": RUN_ID,
-                }
-            )
-            out = kube.run_script(
-                NS, f"{NAME}-extract", EXTRACT, labels=CLIENT_LABELS, env=env, image_name="movies", timeout=1800
-            )
-            extract = json.loads(out.strip().splitlines()[-1])
-            print("    processing (SparkApplication, stages movies and sentiment): Kafka -> MongoDB", flush=True)
-            names = {**TOPICS, **COLLECTIONS, **GROUP}
-            app = sparkapps.application(
-                NAME,
-                configmap=NAME,
-                job="process.py",
-                arguments=[],
-                env=_env(
-                    {"BENCH_NAMES": json.dumps(names), "BENCH_RUN_ID": RUN_ID, "AIRFLOW_CONN_KAFKA_DEFAULT": kafka}
-                ),
-            )
-            spark = sparkapps.run(app)
+            extract, spark = _run(movies, kafka, tmdb)
         log = spark.pop("log")
         stages = {s["stage"]: s["seconds"] for s in sparkapps.marked(log, "BENCH ")}
-        session = stages.pop("session", None)
+        spark["session_seconds"] = stages.pop("session", None)
         results = {r["stage"]: r for r in sparkapps.marked(log, "RESULT ")}
+    except Exception as err:
+        # A failed run is a result too (e.g. MongoDB killed for memory): recorded, then raised.
+        section["error"] = f"{type(err).__name__}: {str(err)[:1500]}"
+        section["mongodb_restarts_during"] = _mongodb_restarts(since=restarts)
+        save_part("data", section)
+        raise
     finally:
         _cleanup()
         # Counted, then dropped with the topics, also after a failure: the platform keeps nothing.
         counts = _count_and_drop()
-    spark["session_seconds"] = session
+    section["mongodb_restarts_during"] = _mongodb_restarts(since=restarts)
     summarise(section, extract, spark, stages, results, counts)
     print_section(section)
     save_part("data", section)
+
+
+def _run(movies: int, kafka: str, tmdb: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    _start_fake(movies)
+    print("    extraction (airyard/movies pod): TMDB -> Kafka", flush=True)
+    env = _env(
+        {
+            "AIRFLOW_CONN_TMDB_DEFAULT": tmdb,
+            "AIRFLOW_CONN_KAFKA_DEFAULT": kafka,
+            "BENCH_TOPICS": json.dumps(TOPICS),
+            "BENCH_MOVIES": str(movies),
+            "BENCH_RUN_ID": RUN_ID,
+        }
+    )
+    out = kube.run_script(
+        NS, f"{NAME}-extract", EXTRACT, labels=CLIENT_LABELS, env=env, image_name="movies", timeout=1800
+    )
+    extract: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    print("    processing (SparkApplication, stages movies and sentiment): Kafka -> MongoDB", flush=True)
+    names = {**TOPICS, **COLLECTIONS, **GROUP}
+    app = sparkapps.application(
+        NAME,
+        configmap=NAME,
+        job="process.py",
+        arguments=[],
+        env=_env({"BENCH_NAMES": json.dumps(names), "BENCH_RUN_ID": RUN_ID, "AIRFLOW_CONN_KAFKA_DEFAULT": kafka}),
+    )
+    return extract, sparkapps.run(app)
+
+
+def _mongodb_restarts(since: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The MongoDB container's restart count (and, with `since`, what changed and why it last stopped)."""
+    pod = kube.get("pod", f"{REL}-mongodb-0", NS)
+    (status,) = pod["status"]["containerStatuses"][:1]
+    now_ = {"count": status.get("restartCount", 0)}
+    if since is None:
+        return now_
+    last = (status.get("lastState") or {}).get("terminated") or {}
+    return {
+        "restarts": now_["count"] - since["count"],
+        "last_termination": {k: last.get(k) for k in ("reason", "exitCode", "finishedAt")} if last else None,
+    }
 
 
 def summarise(
@@ -307,7 +364,8 @@ def print_section(section: dict[str, Any]) -> None:
     ]  # fmt: skip
     print(table(f"movie ingestion path ({section['popular_movies']} popular movies)",
                 ("stage", "records", "s", "records/s", "note"), rows))  # fmt: skip
-    print(f"    MongoDB after the run: {section['mongodb_counts']}")
+    restarts = section["mongodb_restarts_during"]
+    print(f"    MongoDB after the run: {section['mongodb_counts']}; restarts during it: {restarts}")
     print(activity_line(section.get("activity")))
     slow = t["at_default_rate_limit_seconds"]
     print(f"    at the pipeline's default TMDB budget (20 requests/s) extraction would take ≥ {slow} s")
