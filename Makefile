@@ -7,6 +7,10 @@ export PATH := $(CURDIR)/.bin:$(CURDIR)/.venv/bin:$(PATH)
 PYTEST := .venv/bin/pytest
 # Extra pytest arguments, e.g. make e2e PYTEST_ARGS="-k kafka"
 PYTEST_ARGS ?=
+# What make e2e runs (files or node ids), e.g. make e2e E2E=tests/e2e/test_faults.py::test_helm_rollback;
+# SKIP_UP=1 runs it against the platform as it is, without make up first.
+E2E ?= tests/e2e
+SKIP_UP ?= 0
 
 .PHONY: help
 help: ## List the targets
@@ -71,9 +75,8 @@ integration: venv base-images ## Integration tests (tests/integration): hooks an
 	@hack/images/build.sh $(INTEGRATION_IMAGES)
 	@echo "==> integration tests"
 	@$(PYTEST) tests/integration $(PYTEST_ARGS)
-e2e: venv cluster load-images ## End-to-end tests on the kind cluster (tests/e2e)
-	@echo "==> e2e tests"
-	@$(PYTEST) tests/e2e $(PYTEST_ARGS)
+e2e: venv ## make up (every image), then the end-to-end tests (E2E=… a part, SKIP_UP=1 without make up)
+	@E2E="$(E2E)" PYTEST_ARGS="$(PYTEST_ARGS)" SKIP_UP="$(SKIP_UP)" hack/e2e.sh
 
 ##@ Benchmarks
 # Parts of make bench (default: all), e.g. make bench BENCH=latency; report prints the last results.

@@ -1,4 +1,7 @@
-"""Airflow on the cluster (issue: Airflow on Kubernetes): the platform as `make up` leaves it."""
+"""Airflow on the cluster (issue: Airflow on Kubernetes): the platform as `make up` leaves it.
+
+Components killed or restarted under a running DAG are fault scenarios: tests/e2e/test_faults.py.
+"""
 
 from __future__ import annotations
 
@@ -50,17 +53,6 @@ def test_python_and_pod_tasks_succeed_and_logs_outlive_the_worker_pods() -> None
         kube.wait_until("the run's worker and task pods to be deleted", lambda: not _run_pods(), timeout=180)
         log = af.task_log(DAG, run_id, "task_in_pod")
         assert '{"pod": "task-in-pod-' in log, log[-2000:]
-
-
-def test_scheduler_restart_does_not_lose_a_running_dag_run() -> None:
-    with airflow.connect() as af:
-        run_id = af.trigger(DAG, conf={"sleep_seconds": 40})
-        kube.wait_until(
-            "the python task to run", lambda: af.task_states(DAG, run_id).get("python_in_worker") == "running", 300
-        )
-        kube.kubectl("delete", "pod", "-n", NAMESPACE, "-l", "component=scheduler", "--wait=false")
-        run = af.wait_for_run(DAG, run_id, timeout=900)
-        assert run["state"] == "success", af.task_states(DAG, run_id)
 
 
 def test_helm_upgrade_with_unchanged_values_restarts_no_pod() -> None:
