@@ -6,6 +6,10 @@ under a running DAG with it).
 
 from __future__ import annotations
 
+# The airyard operators below are KubernetesPodOperators: naming the provider's module here makes
+# the DAG processor import it once, in its manager (parsing_pre_import_modules), instead of in
+# every parse of this file (~0.4 s: the Kubernetes clients).
+import airflow.providers.cncf.kubernetes.operators.pod  # noqa: F401
 import pendulum
 from airflow.sdk import DAG, Param, task
 from airyard.operators.task_pod import TaskPodOperator
