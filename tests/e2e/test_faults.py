@@ -251,7 +251,8 @@ from airyard.movies.extract import Publisher
 
 topic, count, rate = os.environ["TOPIC"], int(os.environ["COUNT"]), float(os.environ["RATE"])
 config = conn.kafka_config(conn.get("kafka_default"))
-(created,) = AdminClient(config).create_topics([NewTopic(topic, num_partitions=3)]).values()
+admin = AdminClient(config)  # kept referenced: a collected client fails its futures (_DESTROY)
+(created,) = admin.create_topics([NewTopic(topic, num_partitions=3)]).values()
 created.result(30)
 publisher = Publisher(config)  # the extraction pods' producer: idempotent, acks=all
 for i in range(count):
