@@ -121,3 +121,32 @@ def test_skaffolds_post_renderer_accepts_the_platform(tmp_path: Path, with_offic
     proc = subprocess.run(["skaffold", "filter"], input=rendered, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert [d for d in yaml.safe_load_all(proc.stdout) if d] == [d for d in yaml.safe_load_all(rendered) if d]
+
+
+def test_jobs_get_skaffolds_images_through_values_and_change_name_with_them(tmp_path: Path) -> None:
+    """Jobs are immutable: skaffold rewriting a Job's image after Helm rendered it would make the
+    upgrade fail ("field is immutable"). Their images come through setValueTemplates instead, and
+    every Job's name hashes its image, so a rebuilt image runs a new Job."""
+    (release,) = effective()["manifests"]["helm"]["releases"]
+
+    def substitute(template: str) -> str:  # what skaffold fills in for a build tagged skaffold-<name>
+        template = re.sub(r"\{\{\.IMAGE_REPO_airyard_([a-z_]+)\}\}", lambda m: f"airyard/{m[1]}", template)
+        return re.sub(r"\{\{\.IMAGE_TAG_airyard_([a-z_]+)\}\}", lambda m: f"skaffold-{m[1]}", template)
+
+    values: dict[str, Any] = {}
+    for key, template in release["setValueTemplates"].items():
+        if key.startswith("airflow."):  # the official chart is not rendered here
+            continue
+        *path, leaf = key.split(".")
+        node = values
+        for part in path:
+            node = node.setdefault(part, {})
+        node[leaf] = substitute(template)
+    chart = umbrella.assemble(tmp_path, with_official=False)
+    plain = {d["metadata"]["name"] for d in render(chart, {}, release="airyard") if d["kind"] == "Job"}
+    jobs = [d for d in render(chart, values, release="airyard") if d["kind"] == "Job"]
+    assert len(jobs) >= 5
+    for job in jobs:
+        images = {c["image"] for c in job["spec"]["template"]["spec"]["containers"]}
+        assert all(i.split(":")[1].startswith("skaffold-") for i in images), (job["metadata"]["name"], images)
+        assert job["metadata"]["name"] not in plain

@@ -11,7 +11,9 @@ Call with (dict "ctx" . "spec" (dict "secrets" (list ...))).
 {{- $fullname := include "airyard.fullname" $ctx -}}
 {{- $spec := merge (dict "labels" (dict "app.kubernetes.io/instance" $ctx.Release.Name "app.kubernetes.io/part-of" "airyard")) .spec -}}
 {{- $specJson := toJson $spec -}}
-{{- $name := printf "%s-secrets-%s" ($fullname | trunc 46 | trimSuffix "-") ($specJson | sha256sum | trunc 8) -}}
+{{- /* The image is hashed too: a new image (skaffold tags by content) must run a new Job. */ -}}
+{{- $hash := print $specJson (include "airyard.toolboxImage" $ctx) | sha256sum | trunc 8 -}}
+{{- $name := printf "%s-secrets-%s" ($fullname | trunc 46 | trimSuffix "-") $hash -}}
 apiVersion: v1
 kind: ServiceAccount
 metadata:
