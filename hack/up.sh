@@ -17,6 +17,7 @@ start=$SECONDS
 "$ROOT/hack/chart-deps.sh"
 
 phase "helm upgrade --install $RELEASE (namespace $NAMESPACE)"
+AIRYARD_NAMESPACE=$NAMESPACE "$ROOT/hack/migration-job.sh" "airyard/airflow:$(cat "$ROOT/VERSION")"
 # Converge on the chart as it is here: --reset-values (without values, `helm upgrade` would reuse
 # the previous release's), --force-conflicts (helm 4 applies server-side and would otherwise stop
 # at objects someone changed by hand).
