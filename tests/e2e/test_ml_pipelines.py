@@ -119,7 +119,8 @@ print(json.dumps({{"rows": len(rows)}}))
 
 
 @pytest.fixture(scope="module")
-def fake_sports_api() -> str:
+def fake_sports_api() -> Iterator[str]:
+    """The sports API fake in its own namespace, removed with it after the module."""
     kube.kubectl("create", "namespace", FAKE_NS, check=False)
     code = (REPO / "tests/fakes/sports_api.py").read_text()
     kube.apply(
@@ -143,7 +144,8 @@ def fake_sports_api() -> str:
     }
     kube.apply(pod, service, namespace=FAKE_NS)
     kube.wait_pod_phase("sports-api", FAKE_NS, {"Running"})
-    return f"http://sports-api.{FAKE_NS}.svc:8080"
+    yield f"http://sports-api.{FAKE_NS}.svc:8080"
+    kube.kubectl("delete", "namespace", FAKE_NS, "--wait=false", check=False)
 
 
 @pytest.fixture(scope="module")
