@@ -138,14 +138,20 @@ def main(argv: list[str] | None = None) -> int:
     from minio.credentials import StaticProvider
 
     access_key, secret_key = os.environ["OBJECTSTORE_ACCESS_KEY"], os.environ["OBJECTSTORE_SECRET_KEY"]
-    s3 = Minio(args.endpoint, access_key, secret_key, region=args.region, secure=args.secure)
+
+    def client() -> Minio:
+        return Minio(args.endpoint, access_key, secret_key, region=args.region, secure=args.secure)
+
+    # A new client (and connection) per attempt: a Job started while the server rolled kept
+    # getting 404 on its pooled connection for minutes after the new server was up.
+    wait_until_ready(lambda: client().list_buckets(), args.timeout)
+    s3 = client()
     admin = MinioAdmin(
         endpoint=args.endpoint,
         credentials=StaticProvider(access_key, secret_key),
         region=args.region,
         secure=args.secure,
     )
-    wait_until_ready(s3.list_buckets, args.timeout)
     for line in ensure(s3, admin, spec, args.region, lambda name: read_credentials(args.users_dir, name)):
         print(line)
     return 0
