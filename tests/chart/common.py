@@ -78,3 +78,18 @@ __all__ = [
     "render",
     "secrets_job_spec",
 ]
+
+
+def env_sources(container: dict[str, Any], *, optional: bool = False) -> dict[str, Any]:
+    """env name -> literal value, or (secret, key) for secretKeyRef entries; (secret, key, optional)
+    with `optional`, for containers that must start without some keys."""
+    out: dict[str, Any] = {}
+    for e in container.get("env", []):
+        ref = search("valueFrom.secretKeyRef", e)
+        if ref:
+            out[e["name"]] = (
+                (ref["name"], ref["key"], ref.get("optional", False)) if optional else (ref["name"], ref["key"])
+            )
+        else:
+            out[e["name"]] = e["value"]
+    return out

@@ -13,6 +13,7 @@ from tests.chart.common import (
     assert_network_policy,
     assert_rejects,
     assert_restricted,
+    env_sources,
     find,
     render,
     secrets_job_spec,
@@ -24,15 +25,6 @@ CHART = "mlflow"
 
 def container(docs: list[dict[str, Any]]) -> dict[str, Any]:
     return search("spec.template.spec.containers[0]", find(docs, "Deployment", "test-mlflow"))
-
-
-def env_sources(c: dict[str, Any]) -> dict[str, Any]:
-    """env name -> literal value, or (secret, key) for secretKeyRef entries."""
-    out: dict[str, Any] = {}
-    for e in c["env"]:
-        ref = search("valueFrom.secretKeyRef", e)
-        out[e["name"]] = (ref["name"], ref["key"]) if ref else e["value"]
-    return out
 
 
 def run_start_script(c: dict[str, Any], tmp_path: Path, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:

@@ -11,6 +11,7 @@ from tests.chart.common import (
     assert_network_policy,
     assert_rejects,
     assert_restricted,
+    env_sources,
     find,
     render,
 )
@@ -20,12 +21,8 @@ CHART = "model-serving"
 
 
 def env(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    """env name -> literal value, or (secret, key, optional) for secretKeyRef entries."""
-    out: dict[str, Any] = {}
-    for e in search("spec.template.spec.containers[0].env", find(docs, "Deployment", "test-model-serving")):
-        ref = search("valueFrom.secretKeyRef", e)
-        out[e["name"]] = (ref["name"], ref["key"], ref.get("optional", False)) if ref else e["value"]
-    return out
+    container = search("spec.template.spec.containers[0]", find(docs, "Deployment", "test-model-serving"))
+    return env_sources(container, optional=True)
 
 
 def test_defaults_serve_the_pipelines_champions_from_this_releases_mlflow() -> None:
