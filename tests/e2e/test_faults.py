@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.e2e import airflow, kube
-from tests.e2e.test_kafka import restart_node
+from tests.e2e.test_kafka import acked_so_far, restart_node
 from tests.e2e.test_movies import service
 from tests.fakes import tmdb
 
@@ -42,6 +42,15 @@ ROLLOUT_ANNOTATION = "airyard-e2e/rollout"
 # --- the platform ------------------------------------------------------------------------------
 
 
+def workload_pods() -> list[dict[str, Any]]:
+    """The pods of the namespace's Deployments and StatefulSets (not Jobs' or the tests' own)."""
+    return [
+        p
+        for p in kube.get("pods", namespace=NS)["items"]
+        if (p["metadata"].get("ownerReferences") or [{}])[0].get("kind") in {"ReplicaSet", "StatefulSet"}
+    ]
+
+
 def not_ready() -> list[str]:
     """Workloads of the namespace that are not fully rolled out and Ready, and their unready pods."""
     pending = []
@@ -51,9 +60,8 @@ def not_ready() -> list[str]:
             ready, updated = status.get("readyReplicas", 0), status.get("updatedReplicas", 0)
             if ready < want or updated < want or status.get("replicas", 0) > want:
                 pending.append(f"{kind}/{o['metadata']['name']} {ready}/{want} ready, {updated} updated")
-    for pod in kube.get("pods", namespace=NS)["items"]:
-        owner = (pod["metadata"].get("ownerReferences") or [{}])[0].get("kind")
-        if owner not in {"ReplicaSet", "StatefulSet"} or pod["metadata"].get("deletionTimestamp"):
+    for pod in workload_pods():
+        if pod["metadata"].get("deletionTimestamp"):
             continue
         ready = any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
         if not ready:
@@ -89,8 +97,7 @@ def restarts() -> dict[str, int]:
     """Container restarts of the platform's pods (reported, so recoveries by restart show)."""
     return {
         p["metadata"]["name"]: sum(c.get("restartCount", 0) for c in p["status"].get("containerStatuses", []))
-        for p in kube.get("pods", namespace=NS)["items"]
-        if (p["metadata"].get("ownerReferences") or [{}])[0].get("kind") in {"ReplicaSet", "StatefulSet"}
+        for p in workload_pods()
     }
 
 
@@ -352,12 +359,10 @@ def result_of(pod: str) -> dict[str, Any]:
 
 
 def acked(pod: str) -> int:
-    """Records the producer pod has had acknowledged so far, from its progress lines."""
-    out = kube.kubectl("logs", pod, "-n", NS, check=False)
-    assert kube.pod_phase(pod, NS) != "Failed", f"{pod} failed:\n{out[-3000:]}"
-    lines = out.splitlines()
-    progress = [ln for ln in lines if ln.startswith("progress")]
-    return int(progress[-1].split("acked=")[1]) if progress else 0
+    """Records the producer pod has had acknowledged so far; fails at once when the pod failed."""
+    if kube.pod_phase(pod, NS) == "Failed":
+        raise AssertionError(f"{pod} failed:\n{kube.logs(pod, NS)[-3000:]}")
+    return acked_so_far(NS, pod)
 
 
 def test_kafka_broker_restarted_during_ingestion() -> None:

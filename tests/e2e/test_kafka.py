@@ -151,9 +151,9 @@ def restart_node(namespace: str, pod: str = f"{RELEASE}-0") -> float:
     return elapsed
 
 
-def acked_so_far(namespace: str) -> int:
+def acked_so_far(namespace: str, pod: str = "producer") -> int:
     """Messages the producer pod has had acknowledged, from its progress lines (0 before it starts)."""
-    lines = kube.kubectl("logs", "producer", "-n", namespace, check=False).splitlines()
+    lines = kube.kubectl("logs", pod, "-n", namespace, check=False).splitlines()
     progress = [ln for ln in lines if ln.startswith("progress")]
     return int(progress[-1].split("acked=")[1]) if progress else 0
 
