@@ -39,8 +39,9 @@ build_tool() {
 phase "tools (into $BIN)"
 for t in ${TOOLS:-kind helm kubectl kubeconform skaffold}; do
   want=$(pinned "$t")
-  # Capture first: `grep -q` closing the pipe early would fail the pipeline under pipefail.
-  if [[ $(tool_version "$t") == *"$want"* ]]; then
+  # Only .bin counts here (it is first on PATH): a match elsewhere on PATH is linked below, so
+  # .bin always holds every tool. Capture first: `grep -q` would fail the pipeline under pipefail.
+  if [[ -e $BIN/$t && $(tool_version "$t") == *"$want"* ]]; then
     info "$t $want"; continue
   fi
   rm -f "$BIN/$t"
