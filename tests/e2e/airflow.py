@@ -83,8 +83,9 @@ class Airflow:
                 if run["run_type"] != "scheduled":
                     continue
                 path = f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}"
-                if run["state"] == "running":  # a running run cannot be deleted: stop it first
-                    self.request("PATCH", path, json={"state": "failed"})
+                # A running run cannot be deleted, and the scheduler may start a queued one at any
+                # moment (a DELETE 16 ms after the listing got 409): stop it first, whatever it was.
+                self.request("PATCH", path, json={"state": "failed"})
                 self.request("DELETE", path)
             if time.monotonic() >= deadline:
                 return
