@@ -32,12 +32,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     entry = _results.setdefault(report.nodeid, {"scenario": report.nodeid, "result": "not run", "seconds": 0.0})
     entry["seconds"] += report.duration
-    if report.when == "setup" or entry["result"] == "not run":
-        entry["result"] = "passed"
-    if report.failed and entry["result"] == "passed":
+    if entry["result"].startswith(("failed", "error")):  # the first failure is the result
+        return
+    if report.failed:
         entry["result"] = "failed" if report.when == "call" else f"error ({report.when})"
     elif report.skipped:
         entry["result"] = "skipped"
+    elif report.when == "setup":
+        # Until its call reports: a session stopped mid-test (Ctrl-C) leaves it so, never "passed".
+        entry["result"] = "interrupted"
+    elif report.when == "call":
+        entry["result"] = "passed"
 
 
 def summary_rows() -> list[tuple[str, str, str, str]]:
