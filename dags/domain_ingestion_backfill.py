@@ -5,11 +5,12 @@ API's /backfills) runs one ingestion per day with the day as its data interval, 
 build, instead of 24 ingestions and 24 Spark applications. Event ids derive from (source,
 interval, domain) and the lake merges on them, and silver keeps first/last seen from the
 intervals, so re-running a range changes nothing and silver/gold match what hourly runs build.
-Not scheduled by itself (catchup off): backfills are explicit.
+Backfills are explicit: a backfill needs the DAG unpaused, and the daily runs the scheduler then
+starts by itself end at their first task (skip_scheduled_run) without ingesting anything.
 """
 
 from __future__ import annotations
 
 from airyard.domains.dags import ingestion_dag
 
-dag = ingestion_dag("domain_ingestion_backfill", "@daily", __doc__)
+dag = ingestion_dag("domain_ingestion_backfill", "@daily", __doc__, backfill_only=True)

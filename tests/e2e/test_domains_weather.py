@@ -188,13 +188,12 @@ def backfill(api: airflow.Airflow, dag_id: str, start: str, end: str, behavior: 
     api.wait_for_dag(dag_id)
     body = {"dag_id": dag_id, "from_date": start, "to_date": end, "reprocess_behavior": behavior, "max_active_runs": 1}
     created = api.request("POST", "/backfills", json=body)
+    # Unpaused, the DAG also gets its latest daily run from the scheduler: left alone, because it
+    # must not touch the lake (skip_scheduled_run; the test below checks it).
     api.set_paused(dag_id, False)
     try:
         deadline = time.monotonic() + 2400
         while time.monotonic() < deadline and not api.request("GET", f"/backfills/{created['id']}").get("completed_at"):
-            # Unpausing makes the scheduler create the latest daily run some time later; it would
-            # build the same lake concurrently.
-            api.drop_scheduled_runs(dag_id, watch=0)
             time.sleep(10)
     finally:
         api.set_paused(dag_id, True)
@@ -214,6 +213,13 @@ def test_backfill_of_two_days_is_idempotent(api: airflow.Airflow) -> None:
     assert {r["state"] for r in again} == {"success"}
     after = read_lake("backfill2")
     assert after == before
+    # The scheduler's own run of the unpaused DAG ran alongside and ingested nothing.
+    scheduled = api.request("GET", f"/dags/{dag_id}/dagRuns", params={"run_type": "scheduled", "state": "success"})
+    assert scheduled["dag_runs"]
+    for run in scheduled["dag_runs"]:
+        states = api.task_states(dag_id, run["dag_run_id"])
+        assert states["skip_scheduled_run"] == "success"
+        assert states["run_full_ingestion"] == states["build_lake"] == "skipped"
     silver = {json.loads(r)["domain"]: json.loads(r) for r in after["silver"]}
     assert silver["login-paypa1.com"]["first_seen"].startswith("2026-03-01")
 

@@ -33,11 +33,16 @@ def default_args(retry_delay: timedelta = timedelta(minutes=2)) -> dict[str, Any
     }
 
 
-def ingestion_dag(dag_id: str, schedule: str, doc: str, execution_mode: str = "pod") -> DAG:
+def ingestion_dag(
+    dag_id: str, schedule: str, doc: str, execution_mode: str = "pod", backfill_only: bool = False
+) -> DAG:
     """check_kafka_health → run_full_ingestion → build_lake → send_success_notification.
 
     build_lake runs even when a feed failed (trigger rule all_done): the other sources were
     produced and belong in the lake; the failed source shows as the failed ingestion task.
+    backfill_only: the scheduler's runs stop at a first task, skip_scheduled_run. A backfill needs
+    its DAG unpaused, and unpaused the DAG also gets its latest interval from the scheduler, again
+    and again; those runs would ingest the feeds beside the hourly DAG, with other event ids.
     """
     with DAG(
         dag_id=dag_id,
@@ -70,7 +75,15 @@ def ingestion_dag(dag_id: str, schedule: str, doc: str, execution_mode: str = "p
 
         health >> ingestion >> build
         send_success_notification(ingestion.output, build.output)
+        if backfill_only:
+            skip_scheduled_run() >> health
     return dag
+
+
+@task.short_circuit
+def skip_scheduled_run(dag_run: Any = None) -> bool:
+    """True (go on) for backfill and manual runs; False skips the rest of a scheduled run."""
+    return dag_run.run_type != "scheduled"
 
 
 def monitoring_dag(dag_id: str = "monitoring_dag") -> DAG:

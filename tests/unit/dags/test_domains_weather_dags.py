@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from airflow.models import DagBag
@@ -37,6 +38,16 @@ def test_ingestion_chain(dags: DagBag, dag_id: str, schedule: str) -> None:
     assert dag.get_task("build_lake").pool == "spark"
     assert dag.get_task("build_lake").trigger_rule == "all_done"
     assert dag.get_task("run_full_ingestion").execution_mode == "pod"
+
+
+def test_only_the_backfill_twin_skips_scheduled_runs(dags: DagBag) -> None:
+    assert "skip_scheduled_run" not in dags.dags["domain_ingestion_dag"].task_ids
+    dag = dags.dags["domain_ingestion_backfill"]
+    gate = dag.get_task("skip_scheduled_run")
+    assert gate.upstream_task_ids == set()
+    assert downstream(dag, "skip_scheduled_run") == {"check_kafka_health"}
+    go_on = {t: gate.python_callable(dag_run=SimpleNamespace(run_type=t)) for t in ("scheduled", "backfill", "manual")}
+    assert go_on == {"scheduled": False, "backfill": True, "manual": True}
 
 
 def test_monitoring_groups_and_gate(dags: DagBag) -> None:
