@@ -69,17 +69,6 @@ def secrets_job_spec(docs: list[dict[str, Any]]) -> dict[str, Any]:
     return json.loads(args[args.index("--spec") + 1])
 
 
-__all__ = [
-    "assert_deterministic",
-    "assert_network_policy",
-    "assert_rejects",
-    "assert_restricted",
-    "find",
-    "render",
-    "secrets_job_spec",
-]
-
-
 def env_sources(container: dict[str, Any], *, optional: bool = False) -> dict[str, Any]:
     """env name -> literal value, or (secret, key) for secretKeyRef entries; (secret, key, optional)
     with `optional`, for containers that must start without some keys."""
@@ -93,3 +82,15 @@ def env_sources(container: dict[str, Any], *, optional: bool = False) -> dict[st
         else:
             out[e["name"]] = e["value"]
     return out
+
+
+__all__ = [
+    "assert_deterministic",
+    "assert_network_policy",
+    "assert_rejects",
+    "assert_restricted",
+    "env_sources",
+    "find",
+    "render",
+    "secrets_job_spec",
+]
