@@ -74,6 +74,29 @@ def pod_ready(name: str, namespace: str) -> bool:
     return out.strip() == "True"
 
 
+def pod_uid(name: str, namespace: str) -> str:
+    """The pod's uid, or "" while there is no pod of that name."""
+    return kubectl("get", "pod", name, "-n", namespace, "-o", "jsonpath={.metadata.uid}", check=False).strip()
+
+
+def replace_pod(name: str, namespace: str, timeout: float = 300) -> float:
+    """Delete a controller-owned pod and wait until its replacement is Ready; returns the seconds that took.
+
+    Waiting on the name alone races the controller: right after the delete there is no pod of that
+    name (`kubectl wait` answers NotFound), or still the old one.
+    """
+    before, start = pod_uid(name, namespace), time.monotonic()
+    kubectl("delete", "pod", name, "-n", namespace, "--wait=false")
+    wait_until(
+        f"a new {name} Ready",
+        lambda: pod_uid(name, namespace) not in ("", before) and pod_ready(name, namespace),
+        timeout=timeout,
+    )
+    elapsed = time.monotonic() - start
+    print(f"{name} replaced and Ready in {elapsed:.0f} s")
+    return elapsed
+
+
 def seconds_to_ready(pod: dict[str, Any]) -> float:
     """From a pod's creation to its Ready condition."""
     created = datetime.fromisoformat(pod["metadata"]["creationTimestamp"])

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.e2e import airflow, kube
-from tests.e2e.test_kafka import acked_so_far, restart_node
+from tests.e2e.test_kafka import acked_so_far
 from tests.e2e.test_movies import service
 from tests.fakes import tmdb
 
@@ -239,7 +239,7 @@ def test_postgresql_restarted() -> None:
     """PostgreSQL restarted: Airflow recovers by itself, keeps its history, and runs a new DAG run."""
     earlier = run_check()
     restarts_before = restarts()
-    restart_node(NS, f"{REL}-postgresql-0")
+    kube.replace_pod(f"{REL}-postgresql-0", NS)
     recovered = wait_platform_ready(timeout=900)
     restarted = {p: n - restarts_before.get(p, 0) for p, n in restarts().items() if n > restarts_before.get(p, 0)}
     print(f"\nplatform Ready {recovered:.0f} s after PostgreSQL; container restarts meanwhile: {restarted}")
@@ -382,7 +382,7 @@ def test_kafka_broker_restarted_during_ingestion() -> None:
         kube.wait_until("the producer's first acknowledgements", lambda: acked(producer) >= 100, timeout=300)
         kube.apply(movies_pod(sink, KAFKA_SINK, env), namespace=NS)
         kube.wait_until("a third of the records acknowledged", lambda: acked(producer) >= count // 3, timeout=300)
-        restart_node(NS, f"{REL}-kafka-0")
+        kube.replace_pod(f"{REL}-kafka-0", NS)
         produced, stored = result_of(producer), result_of(sink)
         print(f"\nproducer: {produced}\nsink: {stored}")
         assert produced == {"acked": count, "errors": []}

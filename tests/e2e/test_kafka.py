@@ -133,24 +133,6 @@ def install(namespace: str, values: dict[str, Any]) -> float:
     return elapsed
 
 
-def pod_uid(namespace: str, pod: str = f"{RELEASE}-0") -> str:
-    return kube.kubectl("get", "pod", pod, "-n", namespace, "-o", "jsonpath={.metadata.uid}", check=False).strip()
-
-
-def restart_node(namespace: str, pod: str = f"{RELEASE}-0") -> float:
-    """Delete a node's pod and wait for its replacement to be ready; returns the seconds that took."""
-    before, start = pod_uid(namespace, pod), time.monotonic()
-    kube.kubectl("delete", "pod", pod, "-n", namespace, "--wait=false")
-    kube.wait_until(
-        f"a new {pod} ready",
-        lambda: pod_uid(namespace, pod) not in ("", before) and kube.pod_ready(pod, namespace),
-        timeout=300,
-    )
-    elapsed = time.monotonic() - start
-    print(f"{pod} replaced and ready in {elapsed:.0f} s")
-    return elapsed
-
-
 def acked_so_far(namespace: str, pod: str = "producer") -> int:
     """Messages the producer pod has had acknowledged, from its progress lines (0 before it starts)."""
     lines = kube.kubectl("logs", pod, "-n", namespace, check=False).splitlines()
@@ -183,7 +165,7 @@ def test_installs_ready_with_declared_topic_and_data_survives_the_pod(namespace:
     consumed = run_json(namespace, "consume", CONSUME, TOPIC="e2e.roundtrip", COUNT=500)
     assert (consumed["count"], consumed["distinct"], consumed["missing_count"]) == (500, 500, 0)
 
-    restart_node(namespace)
+    kube.replace_pod(f"{RELEASE}-0", namespace)
     again = run_json(namespace, "consume-again", CONSUME, TOPIC="e2e.roundtrip", COUNT=500)
     assert (again["count"], again["distinct"], again["missing_count"]) == (500, 500, 0)
     assert run_json(namespace, "describe-again", DESCRIBE, TOPIC=DECLARED["name"])["partitions"] == 2
@@ -197,7 +179,7 @@ def test_idempotent_producer_loses_nothing_across_a_broker_restart(namespace: st
     kube.apply(producer, namespace=namespace)
 
     kube.wait_until("the producer's first acknowledgements", lambda: acked_so_far(namespace) >= 300, timeout=180)
-    restart_node(namespace)
+    kube.replace_pod(f"{RELEASE}-0", namespace)
 
     assert kube.wait_pod_phase("producer", namespace, {"Succeeded", "Failed"}, timeout=600) == "Succeeded"
     result = json.loads(kube.logs("producer", namespace).split("RESULT ", 1)[1])
@@ -224,7 +206,7 @@ def test_three_nodes_form_a_quorum_and_ride_out_the_loss_of_one(namespace: str) 
     kube.apply(producer, namespace=namespace)
     kube.wait_until("the producer's first acknowledgements", lambda: acked_so_far(namespace) >= 300, timeout=180)
     # One node of three goes: replication factor 3 with min.insync.replicas 2 keeps acks=all writes going.
-    restart_node(namespace, f"{RELEASE}-1")
+    kube.replace_pod(f"{RELEASE}-1", namespace)
     assert kube.wait_pod_phase("producer", namespace, {"Succeeded", "Failed"}, timeout=600) == "Succeeded"
     result = json.loads(kube.logs("producer", namespace).split("RESULT ", 1)[1])
     assert result == {"acked": count, "distinct": count, "failed": [], "unflushed": 0}

@@ -103,10 +103,6 @@ def wait_setup_done(namespace: str) -> None:
     )  # fmt: skip
 
 
-def pod_uid(namespace: str) -> str:
-    return kube.get("pod", f"{FULLNAME}-0", namespace)["metadata"]["uid"]
-
-
 def test_ferretdb_authenticates_indexes_and_keeps_data(namespace: str) -> None:
     started = time.monotonic()
     kube.helm_install("mongodb", RELEASE, namespace, VALUES)
@@ -145,10 +141,7 @@ def test_ferretdb_authenticates_indexes_and_keeps_data(namespace: str) -> None:
     }
 
     # Data survives the pod: delete it, wait for its replacement, read back.
-    old = pod_uid(namespace)
-    kube.kubectl("delete", "pod", f"{FULLNAME}-0", "-n", namespace, "--wait=true")
-    kube.wait_until("a new server pod", lambda: _replaced(namespace, old), 180)
-    kube.kubectl("wait", "-n", namespace, "--for=condition=Ready", f"pod/{FULLNAME}-0", "--timeout=180s")
+    kube.replace_pod(f"{FULLNAME}-0", namespace)
     after = run_json(namespace, "reader", READ_BACK, [uri_env("features")])
     assert after == {"count": 5, "ml_can_write": [1.5, 2.5]}
 
@@ -168,8 +161,3 @@ def test_ferretdb_authenticates_indexes_and_keeps_data(namespace: str) -> None:
     kube.helm("uninstall", RELEASE, "-n", namespace, "--wait")
     claims = [c["metadata"]["name"] for c in kube.get("pvc", "", namespace)["items"]]
     assert claims == [f"data-{FULLNAME}-0"]
-
-
-def _replaced(namespace: str, old_uid: str) -> bool:
-    pods = kube.get("pods", "", namespace)["items"]
-    return any(p["metadata"]["name"] == f"{FULLNAME}-0" and p["metadata"]["uid"] != old_uid for p in pods)

@@ -112,8 +112,7 @@ def test_databases_are_served_isolated_and_kept(namespace: str) -> None:
     assert result["other database"].endswith("User does not have CONNECT privilege."), result
 
     # Data survives deleting the pod (the claim is reattached to the new one).
-    kube.kubectl("delete", "pod", f"{FULLNAME}-0", "-n", namespace)
-    kube.kubectl("wait", "-n", namespace, "--for=condition=Ready", f"pod/{FULLNAME}-0", "--timeout=300s")
+    kube.replace_pod(f"{FULLNAME}-0", namespace)
     with kube.port_forward(f"pod/{FULLNAME}-0", namespace, 5432) as port:
         with psycopg.connect(host="127.0.0.1", port=port, user="app", password=app_password, dbname="app") as conn:
             assert conn.execute("SELECT note FROM kept WHERE id = 1").fetchone() == ("written before restart",)
@@ -195,7 +194,6 @@ def test_existing_superuser_secret_is_the_source_of_truth(namespace: str) -> Non
     assert superuser_can_log_in("first-Pa55word")
 
     kube.apply(admin_secret("second 'quoted' Pa55word"), namespace=namespace)
-    kube.kubectl("delete", "pod", f"{FULLNAME}-0", "-n", namespace)
-    kube.kubectl("wait", "-n", namespace, "--for=condition=Ready", f"pod/{FULLNAME}-0", "--timeout=300s")
+    kube.replace_pod(f"{FULLNAME}-0", namespace)
     assert superuser_can_log_in("second 'quoted' Pa55word")
     assert not superuser_can_log_in("first-Pa55word")
