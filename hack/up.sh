@@ -17,6 +17,7 @@ start=$SECONDS
 "$ROOT/hack/chart-deps.sh"
 
 phase "helm upgrade --install $RELEASE (namespace $NAMESPACE)"
+installed_before=$(helm status "$RELEASE" --namespace "$NAMESPACE" >/dev/null 2>&1 && echo yes || true)
 AIRYARD_NAMESPACE=$NAMESPACE "$ROOT/hack/migration-job.sh" "airyard/airflow:$(cat "$ROOT/VERSION")"
 # Converge on the chart as it is here: --reset-values (without values, `helm upgrade` would reuse
 # the previous release's), --force-conflicts (helm 4 applies server-side and would otherwise stop
@@ -26,8 +27,9 @@ run_logged "helm-$RELEASE" helm upgrade --install "$RELEASE" "$ROOT/charts/airya
   ${AIRYARD_VALUES:+--values "$AIRYARD_VALUES"}
 
 # Tags stay the same across rebuilds, so workloads whose image content changed are restarted.
+# A first install has just started every pod on the loaded images: nothing to restart.
 changed=$(cat "$CACHE/loaded/${AIRYARD_CLUSTER:-airyard}/.changed" 2>/dev/null || true)
-if [[ -n $changed ]]; then
+if [[ -n $changed && -n $installed_before ]]; then
   phase "restarting workloads whose image changed"
   kubectl -n "$NAMESPACE" get deploy,statefulset -o json | python3 -c '
 import json, sys
