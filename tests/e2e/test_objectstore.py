@@ -166,7 +166,7 @@ def test_minio_serves_buckets_and_restricted_users_and_keeps_data(namespace: str
     assert policy["spec"]["ingress"][0]["ports"] == [{"port": 9000, "protocol": "TCP"}]
 
     # Data survives the pod: it lives on the claim, which the new pod mounts again.
-    kube.replace_pod(pod, namespace)
+    kube.replace_pod(pod, namespace, timeout=180)
     with kube.port_forward(f"service/{FULLNAME}", namespace, 9000) as port:
         s3 = _host_client(namespace, port)
         assert s3.get_object(Bucket="lake", Key="tables/t.csv")["Body"].read() == b"a,b\n1,2\n"

@@ -54,7 +54,7 @@ def test_redis_authenticates_and_keeps_data_across_pod_deletion(namespace: str) 
         "anonymous": "refused",
     }
     password = kube.secret_value(f"{FULLNAME}-auth", "password", namespace)
-    kube.replace_pod(f"{FULLNAME}-0", namespace)
+    kube.replace_pod(f"{FULLNAME}-0", namespace, timeout=180)
     assert _client(namespace, "reader", "read")["events"] == "100"
     kube.helm_install("redis", RELEASE, namespace)  # an upgrade with the same values
     assert kube.secret_value(f"{FULLNAME}-auth", "password", namespace) == password
