@@ -87,6 +87,25 @@ def champions(*names: str) -> dict[str, dict[str, Any]]:
     return in_cluster("champions", f"NAMES = {list(names)!r}\n{CHAMPIONS}")
 
 
+# Deletes a registered model and its versions; a model that is not there is already gone.
+DELETE_MODEL = r"""
+import base64, json, os, urllib.error, urllib.request
+user, password = os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"]
+req = urllib.request.Request(
+    os.environ["MLFLOW_TRACKING_URI"] + "/api/2.0/mlflow/registered-models/delete",
+    data=json.dumps({"name": NAME}).encode(), method="DELETE",
+    headers={"Content-Type": "application/json",
+             "Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()})
+try:
+    urllib.request.urlopen(req, timeout=60)
+    print(json.dumps({"deleted": True}))
+except urllib.error.HTTPError as err:
+    if err.code != 404:
+        raise
+    print(json.dumps({"deleted": False}))
+"""
+
+
 def served_champion(name: str, timeout: float = 180) -> dict[str, Any]:
     """The champion, once the serving API serves it (it follows the alias within its poll period)."""
     deadline = time.monotonic() + timeout
@@ -205,7 +224,15 @@ def test_training_registers_one_version_per_league_and_serves_champions(af: airf
 
 
 def test_ml_pipeline_guards_the_champion_and_retrains_on_drift(af: airflow.Airflow) -> None:
-    # 1. First batch: a champion exists and is served (deployed now, or kept if an earlier run's is better).
+    # 0. Start as a fresh install does, without a model: drift is measured against the champion's
+    # training data, and an earlier session's champion was trained on its drifted batch. A retraining
+    # run it triggered while the DAG was paused would also run at the unpause below.
+    in_cluster("delete-model", f"NAME = {MODEL!r}\n{DELETE_MODEL}")
+    queued = af.request("GET", "/dags/model_retraining_dag/dagRuns", params={"state": ["queued"]})
+    for run in queued["dag_runs"]:
+        af.request("DELETE", f"/dags/model_retraining_dag/dagRuns/{run['dag_run_id']}")
+
+    # 1. First batch: no champion to drift from, so this one is deployed and served.
     load_batch(f"e2e-{SUFFIX}-a", 600, seed=11, drift=0.0, bad_rows=3)
     _, states = run_dag(af, "ml_pipeline_dag", {"batches": [f"e2e-{SUFFIX}-a"]})
     assert states["trigger_retraining"] == "skipped"
