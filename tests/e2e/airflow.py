@@ -66,21 +66,21 @@ class Airflow:
         scheduled = self.wait_for_dag(dag_id).get("timetable_summary") not in (None, "None")
         try:
             if scheduled:
-                self.drop_scheduled_runs(dag_id)
+                self.drop_runs(dag_id)
             return run_id, self.wait_for_run(dag_id, run_id, timeout=timeout)
         finally:
             self.set_paused(dag_id, True)
             if scheduled:  # one the busy scheduler created late
-                self.drop_scheduled_runs(dag_id, watch=0)
+                self.drop_runs(dag_id, watch=0)
 
-    def drop_scheduled_runs(self, dag_id: str, watch: float = 30) -> None:
-        """Delete the queued or running scheduled runs, watching `watch` s for more (the scheduler
-        creates the catch-up run some seconds after an unpause)."""
+    def drop_runs(self, dag_id: str, run_type: str | None = "scheduled", watch: float = 30) -> None:
+        """Delete the queued or running runs of `run_type` (None: of any type), watching `watch` s
+        for more (the scheduler creates the catch-up run some seconds after an unpause)."""
         deadline = time.monotonic() + watch
         while True:
             runs = self.request("GET", f"/dags/{dag_id}/dagRuns", params={"state": ["queued", "running"]})
             for run in runs["dag_runs"]:
-                if run["run_type"] != "scheduled":
+                if run_type is not None and run["run_type"] != run_type:
                     continue
                 path = f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}"
                 # A running run cannot be deleted, and the scheduler may start a queued one at any

@@ -55,11 +55,15 @@ def in_cluster(name: str, script: str) -> Any:
     return json.loads(out.strip().splitlines()[-1])
 
 
-# Reads the champion of each model from MLflow's REST API and what the serving API serves.
-CHAMPIONS = r"""
+# In-cluster HTTP for the scripts below: JSON in and out, MLflow's basic auth when `auth`, an
+# error status as {"error": code}.
+HTTP = r"""
 import base64, json, os, urllib.error, urllib.request
-def get(url, auth=False):
-    req = urllib.request.Request(url)
+def call(url, auth=False, method="GET", body=None):
+    req = urllib.request.Request(url, method=method)
+    if body is not None:
+        req.data = json.dumps(body).encode()
+        req.add_header("Content-Type", "application/json")
     if auth:
         user, password = os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"]
         token = base64.b64encode(f"{user}:{password}".encode())
@@ -68,12 +72,16 @@ def get(url, auth=False):
         return json.load(urllib.request.urlopen(req, timeout=60))
     except urllib.error.HTTPError as err:
         return {"error": err.code}
+mlflow = os.environ["MLFLOW_TRACKING_URI"] + "/api/2.0/mlflow"
+"""
+
+# Reads the champion of each model from MLflow's REST API and what the serving API serves.
+CHAMPIONS = r"""
 out = {}
 for name in NAMES:
-    mlflow = os.environ["MLFLOW_TRACKING_URI"] + "/api/2.0/mlflow"
-    alias = get(f"{mlflow}/registered-models/alias?name={name}&alias=champion", auth=True)
-    versions = get(f"{mlflow}/model-versions/search?filter=name%3D%27{name}%27&max_results=1000", auth=True)
-    served = get(os.environ["SERVING_URL"] + f"/models/{name}")
+    alias = call(f"{mlflow}/registered-models/alias?name={name}&alias=champion", auth=True)
+    versions = call(f"{mlflow}/model-versions/search?filter=name%3D%27{name}%27&max_results=1000", auth=True)
+    served = call(os.environ["SERVING_URL"] + f"/models/{name}")
     out[name] = {
         "champion": alias.get("model_version", {}).get("version"),
         "versions": len(versions.get("model_versions", [])),
@@ -84,25 +92,14 @@ print(json.dumps(out))
 
 
 def champions(*names: str) -> dict[str, dict[str, Any]]:
-    return in_cluster("champions", f"NAMES = {list(names)!r}\n{CHAMPIONS}")
+    return in_cluster("champions", f"{HTTP}\nNAMES = {list(names)!r}\n{CHAMPIONS}")
 
 
 # Deletes a registered model and its versions; a model that is not there is already gone.
 DELETE_MODEL = r"""
-import base64, json, os, urllib.error, urllib.request
-user, password = os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"]
-req = urllib.request.Request(
-    os.environ["MLFLOW_TRACKING_URI"] + "/api/2.0/mlflow/registered-models/delete",
-    data=json.dumps({"name": NAME}).encode(), method="DELETE",
-    headers={"Content-Type": "application/json",
-             "Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()})
-try:
-    urllib.request.urlopen(req, timeout=60)
-    print(json.dumps({"deleted": True}))
-except urllib.error.HTTPError as err:
-    if err.code != 404:
-        raise
-    print(json.dumps({"deleted": False}))
+result = call(f"{mlflow}/registered-models/delete", auth=True, method="DELETE", body={"name": NAME})
+assert result.get("error") in (None, 404), result
+print(json.dumps({"deleted": "error" not in result}))
 """
 
 
@@ -227,10 +224,8 @@ def test_ml_pipeline_guards_the_champion_and_retrains_on_drift(af: airflow.Airfl
     # 0. Start as a fresh install does, without a model: drift is measured against the champion's
     # training data, and an earlier session's champion was trained on its drifted batch. A retraining
     # run it triggered while the DAG was paused would also run at the unpause below.
-    in_cluster("delete-model", f"NAME = {MODEL!r}\n{DELETE_MODEL}")
-    queued = af.request("GET", "/dags/model_retraining_dag/dagRuns", params={"state": ["queued"]})
-    for run in queued["dag_runs"]:
-        af.request("DELETE", f"/dags/model_retraining_dag/dagRuns/{run['dag_run_id']}")
+    in_cluster("delete-model", f"{HTTP}\nNAME = {MODEL!r}\n{DELETE_MODEL}")
+    af.drop_runs("model_retraining_dag", run_type=None, watch=0)
 
     # 1. First batch: no champion to drift from, so this one is deployed and served.
     load_batch(f"e2e-{SUFFIX}-a", 600, seed=11, drift=0.0, bad_rows=3)
