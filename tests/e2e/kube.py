@@ -126,7 +126,12 @@ def pod(
     labels: dict[str, str] | None = None,
     ports: list[int] | None = None,
 ) -> dict[str, Any]:
-    """A restricted-PSS pod running one command from one of our images."""
+    """A restricted-PSS pod running one command from one of our images.
+
+    With `ports`, the pod is Ready once its first port accepts connections: without a probe it is
+    Ready as soon as the process starts, before it listens, and a port-forward or a Service then
+    meets a refused connection.
+    """
     container: dict[str, Any] = {
         "name": "main",
         "image": image(image_name),
@@ -141,6 +146,8 @@ def pod(
         "volumeMounts": mounts or [],
         "ports": [{"containerPort": p} for p in ports or []],
     }
+    if ports:
+        container["readinessProbe"] = {"tcpSocket": {"port": ports[0]}, "periodSeconds": 1}
     return {
         "apiVersion": "v1",
         "kind": "Pod",
