@@ -85,6 +85,20 @@ def test_full_umbrella_renders_validates_and_is_deterministic(full: Path) -> Non
 
 
 @needs_official
+def test_upgrades_keep_the_api_server_up_and_replace_the_other_components(full: Path) -> None:
+    """Running tasks heartbeat to the api-server, so it surges; the others fit a full node by replacing."""
+    docs = render(full, release="airyard")
+    rolling = {
+        d["metadata"]["name"]: d["spec"]["strategy"]["rollingUpdate"]
+        for d in docs
+        if d["kind"] == "Deployment" and d["metadata"]["labels"].get("tier") == "airflow"
+    }
+    assert rolling.pop("airyard-api-server") == {"maxSurge": 1, "maxUnavailable": 0}
+    assert set(rolling) == {"airyard-scheduler", "airyard-dag-processor", "airyard-triggerer"}
+    assert all(r == {"maxSurge": 0, "maxUnavailable": 1} for r in rolling.values())
+
+
+@needs_official
 def test_worker_pod_template_is_ours(full: Path) -> None:
     docs = render(full, release="airyard")
     config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "airyard-config")
