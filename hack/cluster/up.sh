@@ -11,8 +11,41 @@ UPSTREAM_NODE=kindest/node:${KIND_NODE_TAG:-v1.35.0}
 TOOLS="kind kubectl" "$ROOT/hack/tools.sh"
 
 phase "cluster $CLUSTER"
+# dags/ and plugins/ reach the pods through the node's bind mounts of the checkout (k8s/kind):
+# the node must mount this checkout's folders, not ones deleted since (a checkout removed and
+# cloned again to the same path leaves the node an empty folder until it restarts).
+check_mounts() {
+  local node=$CLUSTER-control-plane folder source
+  for folder in dags plugins; do
+    source=$(docker inspect -f "{{range .Mounts}}{{if eq .Destination \"/mnt/airyard/$folder\"}}{{.Source}}{{end}}{{end}}" "$node")
+    [[ $source == "$ROOT/$folder" ]] ||
+      die "cluster $CLUSTER mounts $folder/ from '${source:-nowhere}', not from this checkout ($ROOT): make down, then make up"
+    if [[ $(docker exec "$node" stat -c %i "/mnt/airyard/$folder") != $(stat -c %i "$ROOT/$folder") ]]; then
+      info "$folder/ was deleted and created again since the node started: restarting the node"
+      restart_node "$node"
+    fi
+  done
+}
+
+# Until the kubelet has restarted a pod, the API still shows it Ready from before the restart:
+# wait for every running container to have started after it.
+restart_node() {
+  local since
+  since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  docker restart "$1" >/dev/null
+  timeout 600 bash -c 'until kubectl get pods -A -o json 2>/dev/null | python3 -c "$1" "$2" 2>/dev/null; do sleep 5; done' _ '
+import json, sys
+since = sys.argv[1]
+for pod in json.load(sys.stdin)["items"]:
+    for c in pod["status"].get("containerStatuses", []) if pod["status"].get("phase") == "Running" else []:
+        if c.get("state", {}).get("running", {}).get("startedAt", since) < since:
+            sys.exit(1)
+' "$since" || die "the pods of cluster $CLUSTER did not restart within 600 s of its node"
+}
+
 if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
   info "exists (make down to delete it)"
+  check_mounts
 else
   node=${AIRYARD_NODE_IMAGE:-}
   offline=1
