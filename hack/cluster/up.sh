@@ -22,17 +22,17 @@ check_mounts() {
       die "cluster $CLUSTER mounts $folder/ from '${source:-nowhere}', not from this checkout ($ROOT): make down, then make up"
     if [[ $(docker exec "$node" stat -c %i "/mnt/airyard/$folder") != $(stat -c %i "$ROOT/$folder") ]]; then
       info "$folder/ was deleted and created again since the node started: restarting the node"
-      restart_node "$node"
+      docker restart "$node" >/dev/null
     fi
   done
 }
 
-# Until the kubelet has restarted a pod, the API still shows it Ready from before the restart:
-# wait for every running container to have started after it.
-restart_node() {
+# After the node container restarts (check_mounts, or dockerd started again), the API still shows
+# pods Ready from before until the kubelet has restarted them: wait until every running container
+# started after the node did.
+wait_for_kubelet() {
   local since
-  since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-  docker restart "$1" >/dev/null
+  since=$(docker inspect -f '{{.State.StartedAt}}' "$CLUSTER-control-plane" | cut -c1-19)Z
   timeout 600 bash -c 'until kubectl get pods -A -o json 2>/dev/null | python3 -c "$1" "$2" 2>/dev/null; do sleep 5; done' _ '
 import json, sys
 since = sys.argv[1]
@@ -40,12 +40,13 @@ for pod in json.load(sys.stdin)["items"]:
     for c in pod["status"].get("containerStatuses", []) if pod["status"].get("phase") == "Running" else []:
         if c.get("state", {}).get("running", {}).get("startedAt", since) < since:
             sys.exit(1)
-' "$since" || die "the pods of cluster $CLUSTER did not restart within 600 s of its node"
+' "$since" || die "the pods of cluster $CLUSTER did not restart within 600 s of its node ($since)"
 }
 
 if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
   info "exists (make down to delete it)"
   check_mounts
+  wait_for_kubelet
 else
   node=${AIRYARD_NODE_IMAGE:-}
   offline=1
