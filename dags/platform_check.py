@@ -20,7 +20,8 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     tags=["example", "platform"],
-    default_args={"owner": "airyard", "retries": 1},
+    # A check answers quickly: a task lost with its pod is tried again after 30 s, not 5 min.
+    default_args={"owner": "airyard", "retries": 1, "retry_delay": pendulum.duration(seconds=30)},
     params={"sleep_seconds": Param(0, type="integer", minimum=0, maximum=600)},
 ):
 

@@ -229,8 +229,7 @@ def test_worker_pod_killed() -> None:
         pod = worker_pod(run_id)
         assert pod
         kube.kubectl("delete", "pod", "-n", NS, pod, "--grace-period=0", "--force", "--wait=false")
-        # The retry comes after the default retry delay (5 min).
-        assert_check_succeeded(af, run_id, timeout=1200)
+        assert_check_succeeded(af, run_id, timeout=900)
         history = tries(af, run_id, WORKER_TASK)
     assert [(t["try_number"], t["state"]) for t in history] == [(1, "failed"), (2, "success")], history
 
