@@ -31,16 +31,20 @@ check_mounts() {
 # pods Ready from before until the kubelet has restarted them: wait until every running container
 # started after the node did.
 wait_for_kubelet() {
-  local since
+  local since waiting="" deadline=$((SECONDS + 600))
   since=$(docker inspect -f '{{.State.StartedAt}}' "$CLUSTER-control-plane" | cut -c1-19)Z
-  timeout 600 bash -c 'until kubectl get pods -A -o json 2>/dev/null | python3 -c "$1" "$2" 2>/dev/null; do sleep 5; done' _ '
+  until kubectl get pods -A -o json 2>/dev/null | python3 -c '
 import json, sys
 since = sys.argv[1]
 for pod in json.load(sys.stdin)["items"]:
     for c in pod["status"].get("containerStatuses", []) if pod["status"].get("phase") == "Running" else []:
         if c.get("state", {}).get("running", {}).get("startedAt", since) < since:
             sys.exit(1)
-' "$since" || die "the pods of cluster $CLUSTER did not restart within 600 s of its node ($since)"
+' "$since" 2>/dev/null; do
+    (( SECONDS < deadline )) || die "the pods of cluster $CLUSTER did not restart within 600 s of its node ($since)"
+    [[ -n $waiting ]] || { info "node started at $since: waiting for the kubelet to restart its pods"; waiting=1; }
+    sleep 5
+  done
 }
 
 if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
