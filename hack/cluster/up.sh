@@ -5,6 +5,7 @@ source "$(dirname "$0")/../lib.sh"
 
 CLUSTER=${AIRYARD_CLUSTER:-airyard}
 CONTEXT=kind-$CLUSTER
+NODE=$CLUSTER-control-plane
 UPSTREAM_NODE=kindest/node:${KIND_NODE_TAG:-v1.35.0}
 
 "$ROOT/hack/docker/ensure.sh"
@@ -15,14 +16,14 @@ phase "cluster $CLUSTER"
 # the node must mount this checkout's folders, not ones deleted since (a checkout removed and
 # cloned again to the same path leaves the node an empty folder until it restarts).
 check_mounts() {
-  local node=$CLUSTER-control-plane folder source
+  local folder source
   for folder in dags plugins; do
-    source=$(docker inspect -f "{{range .Mounts}}{{if eq .Destination \"/mnt/airyard/$folder\"}}{{.Source}}{{end}}{{end}}" "$node")
+    source=$(docker inspect -f "{{range .Mounts}}{{if eq .Destination \"/mnt/airyard/$folder\"}}{{.Source}}{{end}}{{end}}" "$NODE")
     [[ $source == "$ROOT/$folder" ]] ||
       die "cluster $CLUSTER mounts $folder/ from '${source:-nowhere}', not from this checkout ($ROOT): make down, then make up"
-    if [[ $(docker exec "$node" stat -c %i "/mnt/airyard/$folder") != $(stat -c %i "$ROOT/$folder") ]]; then
+    if [[ $(docker exec "$NODE" stat -c %i "/mnt/airyard/$folder") != $(stat -c %i "$ROOT/$folder") ]]; then
       info "$folder/ was deleted and created again since the node started: restarting the node"
-      docker restart "$node" >/dev/null
+      docker restart "$NODE" >/dev/null
     fi
   done
 }
@@ -32,7 +33,7 @@ check_mounts() {
 # started after the node did.
 wait_for_kubelet() {
   local since waiting="" deadline=$((SECONDS + 600))
-  since=$(docker inspect -f '{{.State.StartedAt}}' "$CLUSTER-control-plane" | cut -c1-19)Z
+  since=$(docker inspect -f '{{.State.StartedAt}}' "$NODE" | cut -c1-19)Z
   until kubectl get pods -A -o json 2>/dev/null | python3 -c '
 import json, sys
 since = sys.argv[1]
