@@ -50,7 +50,15 @@ start_dockerd() {
     systemctl restart docker
   else
     pkill -x dockerd 2>/dev/null && sleep 2 || true
-    nohup dockerd >"$LOGS/dockerd.log" 2>&1 &
+    # dockerd outlives this script: in its own session, and holding none of the caller's
+    # descriptors beyond stdio, or a caller's lock or pipe would stay open as long as the daemon.
+    (
+      for fd in /proc/self/fd/*; do
+        fd=${fd##*/}
+        if (( fd > 2 )); then eval "exec $fd>&-" 2>/dev/null || true; fi
+      done
+      exec setsid dockerd </dev/null >"$LOGS/dockerd.log" 2>&1
+    ) &
   fi
   local i
   for i in $(seq 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done

@@ -36,6 +36,9 @@ class TaskPodOperator(KubernetesPodOperator):
         kwargs.setdefault("get_logs", True)
         kwargs.setdefault("on_finish_action", "delete_pod")
         kwargs.setdefault("startup_timeout_seconds", 300)
+        # Our images are local, so a pod runs a second or two after it is created; the provider's
+        # 5 s between checks would add that much again to every task.
+        kwargs.setdefault("startup_check_interval_seconds", 1)
         super().__init__(
             image=cluster.image(image_name),
             image_pull_policy="IfNotPresent",

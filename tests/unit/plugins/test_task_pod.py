@@ -24,3 +24,4 @@ def test_pod_uses_a_platform_image_never_pulled_and_restricted(monkeypatch) -> N
     assert container.resources.limits["memory"] == "512Mi"
     assert pod.metadata.labels["prod-kafka-client"] == "true"
     assert pod.metadata.name.startswith("extract-movies")
+    assert op.startup_check_interval_seconds == 1
