@@ -46,10 +46,14 @@ if [[ $(awk '/^CapBnd:/{print $2}' /proc/self/status) != "$(printf '%016x' $(( (
 fi
 
 start_dockerd() {
+  local i
   if have systemctl && [[ -d /run/systemd/system ]]; then
     systemctl restart docker
   else
-    pkill -x dockerd 2>/dev/null && sleep 2 || true
+    # A stopping daemon still holds its pid file and socket until its containers have stopped.
+    if pkill -x dockerd 2>/dev/null; then
+      for i in $(seq 60); do pgrep -x dockerd >/dev/null || break; sleep 1; done
+    fi
     # dockerd outlives this script: in its own session, and holding none of the caller's
     # descriptors beyond stdio, or a caller's lock or pipe would stay open as long as the daemon.
     (
@@ -60,8 +64,7 @@ start_dockerd() {
       exec setsid dockerd </dev/null >"$LOGS/dockerd.log" 2>&1
     ) &
   fi
-  local i
-  for i in $(seq 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done
+  for i in $(seq 120); do docker info >/dev/null 2>&1 && return 0; sleep 1; done
   die "dockerd did not start; see $LOGS/dockerd.log"
 }
 
