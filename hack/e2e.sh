@@ -18,6 +18,8 @@ else
   IMAGES="" "$ROOT/hack/up.sh"
 fi
 
+# The movie dashboard's test renders the page in a headless browser, as a user's would.
+apt_install chromium
 phase "e2e tests: pytest $E2E ${PYTEST_ARGS:-}"
 rc=0
 # shellcheck disable=SC2086  # E2E and PYTEST_ARGS are word lists

@@ -55,3 +55,19 @@ def spark_pod_security(uid: int = 185) -> dict[str, Any]:
         },
         "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
     }
+
+
+#: JVM options of the platform's Spark drivers and executors. Their jobs are short and their data
+#: small, on two cores: the C2 compiler's threads and a parallel collector cost more CPU than they
+#: win back before the job ends, so the JIT stops at C1 and the collector is the serial one.
+SPARK_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
+
+def spark_conf(**conf: str) -> dict[str, str]:
+    """sparkConf of the platform's SparkApplications: no UI, JVMs sized for short jobs, and `conf`."""
+    return {
+        "spark.ui.enabled": "false",
+        "spark.driver.extraJavaOptions": SPARK_JAVA_OPTIONS,
+        "spark.executor.extraJavaOptions": SPARK_JAVA_OPTIONS,
+        **conf,
+    }

@@ -148,11 +148,15 @@ def spark_application(
                 layers,
             ],
             "sparkVersion": "4.0.4",
-            "sparkConf": {
-                "spark.ui.enabled": "false",
-                "spark.sql.shuffle.partitions": "2",
-                "spark.kubernetes.executor.deleteOnTermination": "true",
-            },
+            "sparkConf": cluster.spark_conf(
+                **{
+                    "spark.sql.shuffle.partitions": "2",
+                    # Delta rebuilds a table's state from its log in 50 partitions by default:
+                    # 50 tasks for a few small files, at every snapshot of every MERGE.
+                    "spark.databricks.delta.snapshotPartitions": "2",
+                    "spark.kubernetes.executor.deleteOnTermination": "true",
+                }
+            ),
             "restartPolicy": {"type": "Never"},
             # Kept a day so SparkJobCheckOperator sees the recent history, then removed by the operator.
             "timeToLiveSeconds": 86400,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from airyard import envconn
+from airyard import cluster, envconn
 from airyard.domains import lake, operators
 from airyard.domains.operators import IngestionOperator
 
@@ -45,6 +45,10 @@ def test_spark_application_is_small_restricted_and_labelled(monkeypatch) -> None
         refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in pod["env"]}
         assert refs == {"airyard-objectstore-user-domains"}  # the pipeline's own identity, not the admin
     assert spec["executor"]["instances"] == 1
+    # Small Delta tables: their state is rebuilt in 2 partitions, not 50; JVMs sized for short jobs.
+    assert spec["sparkConf"]["spark.databricks.delta.snapshotPartitions"] == "2"
+    assert spec["sparkConf"]["spark.driver.extraJavaOptions"] == cluster.SPARK_JAVA_OPTIONS
+    assert spec["sparkConf"]["spark.executor.extraJavaOptions"] == cluster.SPARK_JAVA_OPTIONS
     assert lake.application_name("r1", 1) != lake.application_name("r1", 2)
 
 
