@@ -75,6 +75,32 @@ def test_skaffold_run_bakes_dags_skaffold_dev_mounts_them() -> None:
     assert artifacts()["airflow"]["custom"]["dependencies"] == {"dockerfile": {"path": "images/airflow/Dockerfile"}}
 
 
+def _images(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["image"]} if isinstance(node.get("image"), str) else set()
+        return found.union(*(_images(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_images(v) for v in node))
+    return set()
+
+
+def test_minimal_profile_builds_only_the_images_its_release_runs(tmp_path: Path) -> None:
+    """`-p minimal` drops artifacts by index: adding or reordering one must not leave it short."""
+    (release,) = effective("minimal")["manifests"]["helm"]["releases"]
+    values: dict[str, Any] = {}
+    for key, value in release["setValues"].items():
+        *parents, leaf = key.split(".")
+        node = values
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = yaml.safe_load(str(value))  # as `helm --set` reads it: "false" is a bool
+    docs = render(umbrella.assemble(tmp_path, with_official=False), values, release="airyard")
+    ours = {i.split(":")[0].removeprefix("airyard/") for i in _images(docs) if i.startswith("airyard/")}
+    # airflow: the official chart's pods (not rendered here) and every worker pod.
+    assert set(artifacts("minimal")) == ours | {"airflow"}
+    assert artifacts("minimal")["airflow"] == artifacts()["airflow"]
+
+
 def test_dev_values_switch_on_the_worker_hostpath_and_fast_parsing() -> None:
     values = yaml.safe_load((REPO / "k8s" / "dev" / "values.yaml").read_text())
     devmounts = values["global"]["workers"]["devMounts"]
