@@ -63,11 +63,11 @@ def spark_pod_security(uid: int = 185) -> dict[str, Any]:
 SPARK_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
-def spark_conf(**conf: str) -> dict[str, str]:
+def spark_conf(conf: dict[str, str] | None = None) -> dict[str, str]:
     """sparkConf of the platform's SparkApplications: no UI, JVMs sized for short jobs, and `conf`."""
     return {
         "spark.ui.enabled": "false",
         "spark.driver.extraJavaOptions": SPARK_JAVA_OPTIONS,
         "spark.executor.extraJavaOptions": SPARK_JAVA_OPTIONS,
-        **conf,
+        **(conf or {}),
     }

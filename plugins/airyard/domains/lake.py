@@ -149,7 +149,7 @@ def spark_application(
             ],
             "sparkVersion": "4.0.4",
             "sparkConf": cluster.spark_conf(
-                **{
+                {
                     "spark.sql.shuffle.partitions": "2",
                     # Delta rebuilds a table's state from its log in 50 partitions by default:
                     # 50 tasks for a few small files, at every snapshot of every MERGE.

@@ -210,7 +210,7 @@ class SparkProcessOperator(SparkKubernetesOperator):
                 "arguments": [self.stage, "--run-id", run_id, *[str(a) for a in self.job_args]],
                 "sparkVersion": SPARK_VERSION,
                 "restartPolicy": {"type": "Never"},
-                "sparkConf": cluster.spark_conf(**{"spark.sql.shuffle.partitions": "4"}),
+                "sparkConf": cluster.spark_conf({"spark.sql.shuffle.partitions": "4"}),
                 "driver": {**pod, "serviceAccount": f"{cluster.release()}-spark-operator-spark"},
                 "executor": {**pod, "instances": self.executor_instances},
             },
