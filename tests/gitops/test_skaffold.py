@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.chart import umbrella
+from tests.chart.common import pod_specs
 from tests.chart.helm import REPO, render, render_raw
 
 IMAGES = sorted(p.parent.name for p in (REPO / "images").glob("*/Dockerfile"))
@@ -75,27 +76,14 @@ def test_skaffold_run_bakes_dags_skaffold_dev_mounts_them() -> None:
     assert artifacts()["airflow"]["custom"]["dependencies"] == {"dockerfile": {"path": "images/airflow/Dockerfile"}}
 
 
-def _images(node: Any) -> set[str]:
-    if isinstance(node, dict):
-        found = {node["image"]} if isinstance(node.get("image"), str) else set()
-        return found.union(*(_images(v) for v in node.values()))
-    if isinstance(node, list):
-        return set().union(*(_images(v) for v in node))
-    return set()
-
-
 def test_minimal_profile_builds_only_the_images_its_release_runs(tmp_path: Path) -> None:
     """`-p minimal` drops artifacts by index: adding or reordering one must not leave it short."""
     (release,) = effective("minimal")["manifests"]["helm"]["releases"]
-    values: dict[str, Any] = {}
-    for key, value in release["setValues"].items():
-        *parents, leaf = key.split(".")
-        node = values
-        for parent in parents:
-            node = node.setdefault(parent, {})
-        node[leaf] = yaml.safe_load(str(value))  # as `helm --set` reads it: "false" is a bool
-    docs = render(umbrella.assemble(tmp_path, with_official=False), values, release="airyard")
-    ours = {i.split(":")[0].removeprefix("airyard/") for i in _images(docs) if i.startswith("airyard/")}
+    # Passed as skaffold passes them, so Helm reads "false" as a bool.
+    sets = tuple(f"--set={key}={value}" for key, value in release["setValues"].items())
+    docs = render(umbrella.assemble(tmp_path, with_official=False), release="airyard", extra_args=sets)
+    images = {c["image"] for _, spec in pod_specs(docs) for c in spec.get("initContainers", []) + spec["containers"]}
+    ours = {i.split(":")[0].removeprefix("airyard/") for i in images if i.startswith("airyard/")}
     # airflow: the official chart's pods (not rendered here) and every worker pod.
     assert set(artifacts("minimal")) == ours | {"airflow"}
     assert artifacts("minimal")["airflow"] == artifacts()["airflow"]
