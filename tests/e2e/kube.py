@@ -232,6 +232,23 @@ def secret_keys(name: str, namespace: str, values: dict[str, str]) -> Iterator[N
         kubectl("patch", "secret", name, "-n", namespace, "--type=json", "-p", json.dumps(patch), check=False)
 
 
+# Runs the script in argv[1] and copies its output to the termination log as well: the node's
+# containerd (1.6) can lose the whole stdout of a container that exits within a second while the
+# node is busy ("Failed to pipe stdout ... file already closed"), while the kubelet reads the
+# termination log from a file and keeps its last 4 KiB, enough for the result line.
+_SCRIPT_RUNNER = """
+import contextlib, io, sys
+out = io.StringIO()
+try:
+    with contextlib.redirect_stdout(out):
+        exec(compile(sys.argv[1], "<script>", "exec"), {"__name__": "__main__"})
+finally:
+    sys.stdout.write(out.getvalue())
+    with open("/dev/termination-log", "w") as log:
+        log.write(out.getvalue())
+"""
+
+
 def run_script(
     namespace: str,
     name: str,
@@ -243,12 +260,19 @@ def run_script(
     timeout: float = 300,
 ) -> str:
     """Run a Python script in a pod of our image to completion; returns its output, raises on failure."""
-    manifest = pod(name, ["python3", "-c", script], image_name=image_name, labels={"app": name, **(labels or {})})
+    command = ["python3", "-c", _SCRIPT_RUNNER, script]
+    manifest = pod(name, command, image_name=image_name, labels={"app": name, **(labels or {})})
     manifest["spec"]["containers"][0]["env"] = env or []
     apply(manifest, namespace=namespace)
     phase = wait_pod_phase(name, namespace, {"Succeeded", "Failed"}, timeout)
-    out = logs(name, namespace)
+    out = logs(name, namespace) or termination_message(name, namespace)
     kubectl("delete", "pod", name, "-n", namespace, "--wait=false", check=False)
     if phase != "Succeeded":
         raise AssertionError(f"pod {name} failed:\n{out}")
     return out
+
+
+def termination_message(name: str, namespace: str) -> str:
+    """The termination message of the pod's first container, "" if it has none."""
+    path = "jsonpath={.status.containerStatuses[0].state.terminated.message}"
+    return kubectl("get", "pod", name, "-n", namespace, "-o", path)
