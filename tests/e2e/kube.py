@@ -238,10 +238,11 @@ def secret_keys(name: str, namespace: str, values: dict[str, str]) -> Iterator[N
 # termination log from a file and keeps its last 4 KiB, enough for the result line.
 _SCRIPT_RUNNER = """
 import contextlib, io, sys
+script = sys.argv.pop(1)  # the script sees the argv of `python3 -c script`
 out = io.StringIO()
 try:
     with contextlib.redirect_stdout(out):
-        exec(compile(sys.argv[1], "<script>", "exec"), {"__name__": "__main__"})
+        exec(compile(script, "<script>", "exec"), {"__name__": "__main__"})
 finally:
     sys.stdout.write(out.getvalue())
     with open("/dev/termination-log", "w") as log:
