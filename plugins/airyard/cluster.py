@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 #: Services whose NetworkPolicies admit pods carrying "<release>-<service>-client: true".
 SERVICES = ("postgresql", "redis", "kafka", "mongodb", "objectstore", "mlflow")
@@ -18,7 +19,7 @@ def release() -> str:
 
 
 def namespace() -> str:
-    """The platform's namespace, where tasks start their pods and SparkApplications.
+    """The tasks namespace, where tasks start their pods and SparkApplications.
 
     A worker pod runs there, so its own namespace is the answer; the `kubernetes_default`
     connection carries none, and the "default" namespace would be wrong for any release.
@@ -27,6 +28,14 @@ def namespace() -> str:
         return NAMESPACE_FILE.read_text().strip()
     except OSError:
         return os.environ.get("AIRYARD_NAMESPACE", "airyard")
+
+
+def platform_namespace() -> str:
+    """The platform's namespace (its services, their Secrets), read from the Execution API's
+    address, which the chart gives workers as <api-server>.<namespace>.svc."""
+    host = urlsplit(os.environ.get("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "")).hostname or ""
+    labels = host.split(".")
+    return labels[1] if len(labels) > 2 and labels[2] == "svc" else os.environ.get("AIRYARD_NAMESPACE", "airyard")
 
 
 def image(name: str) -> str:

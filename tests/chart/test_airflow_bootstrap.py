@@ -10,9 +10,10 @@ from tests.chart.helm import search
 CHART = "airflow-bootstrap"
 
 
-def _secrets(values: dict | None = None, release: str = "airyard") -> dict[str, dict]:
+def _secrets(values: dict | None = None, release: str = "airyard", namespace: str | None = None) -> dict[str, dict]:
+    """The secrets Job's Secrets of one namespace (None: the release namespace)."""
     spec = secrets_job_spec(render(CHART, values, release=release))
-    return {s["name"]: s for s in spec["secrets"]}
+    return {s["name"]: s for s in spec["secrets"] if s.get("namespace") == namespace}
 
 
 def test_airflow_secrets_are_generated_once_under_the_names_the_overlay_references() -> None:
@@ -27,17 +28,19 @@ def test_airflow_secrets_are_generated_once_under_the_names_the_overlay_referenc
     }
 
 
+CONNECTIONS = {"connections": {"mlflowUser": "ml", "objectstoreUsers": ["domains"]}}
+
+
 def test_platform_connections_come_from_the_service_charts_secrets() -> None:
-    conn = _secrets()["airyard-airflow-connections"]
+    conn = _secrets(CONNECTIONS)["airyard-airflow-connections"]
     assert "generate" not in conn, "derived only: re-derived when the platform changes"
     documents = {k: json.loads(json.dumps(v)) for k, v in conn["json"].items()}
     assert set(documents) == {
         "AIRFLOW_CONN_POSTGRES_MLSP",
-        "AIRFLOW_CONN_POSTGRES_MLFLOW",
         "AIRFLOW_CONN_REDIS_DEFAULT",
         "AIRFLOW_CONN_KAFKA_DEFAULT",
         "AIRFLOW_CONN_MONGO_DEFAULT",
-        "AIRFLOW_CONN_AWS_DEFAULT",
+        "AIRFLOW_CONN_OBJECTSTORE_DOMAINS",
         "AIRFLOW_CONN_AIRYARD_LOGS",
         "AIRFLOW_CONN_MLFLOW_TRACKING",
         "AIRFLOW_CONN_BACKEND_API",
@@ -53,7 +56,15 @@ def test_platform_connections_come_from_the_service_charts_secrets() -> None:
     }
     assert conn["from"]["pg_mlsp_password"] == "airyard-postgresql-mlsp/password"
     assert conn["from"]["kafka_bootstrap"] == "airyard-kafka-connection/bootstrap-servers"
-    assert conn["from"]["logs_access_key"] == "airyard-objectstore-user-airflow/access-key"
+    # Scoped identities only: bucket-limited object store users, a non-admin MLflow user.
+    assert conn["from"]["s3_airflow_access_key"] == "airyard-objectstore-user-airflow/access-key"
+    assert conn["from"]["s3_domains_secret_key"] == "airyard-objectstore-user-domains/secret-key"
+    assert conn["from"]["mlflow_password"] == "airyard-mlflow-user-ml/password"
+    assert not [
+        ref
+        for ref in conn["from"].values()
+        if ref.startswith(("airyard-objectstore-connection/", "airyard-mlflow-connection/"))
+    ]
     assert documents["AIRFLOW_CONN_MLFLOW_TRACKING"] == {
         "conn_type": "http",
         "host": "{mlflow_tracking_uri}",
@@ -75,10 +86,14 @@ def test_disabled_services_get_no_connection() -> None:
     assert not [ref for ref in conn["from"].values() if "kafka" in ref or "mongodb" in ref]
 
 
-def test_variables_become_environment_of_every_airflow_pod() -> None:
-    cm = find(render(CHART, {"variables": {"max_popular_pages": 5, "flag": True}}), "ConfigMap")
-    assert cm["metadata"]["name"] == "test-airflow-variables"
-    assert cm["data"] == {"AIRFLOW_VAR_MAX_POPULAR_PAGES": "5", "AIRFLOW_VAR_FLAG": "true"}
+def test_variables_become_environment_of_every_airflow_pod_and_every_worker() -> None:
+    docs = render(CHART, {"variables": {"max_popular_pages": 5, "flag": True}})
+    maps = [d for d in docs if d["kind"] == "ConfigMap"]
+    assert {(cm["metadata"]["namespace"], cm["metadata"]["name"]) for cm in maps} == {
+        ("airyard", "test-airflow-variables"),
+        ("test-tasks", "test-airflow-variables"),
+    }
+    assert all(cm["data"] == {"AIRFLOW_VAR_MAX_POPULAR_PAGES": "5", "AIRFLOW_VAR_FLAG": "true"} for cm in maps)
 
 
 def test_bootstrap_job_applies_pools_and_reruns_only_when_they_change() -> None:
@@ -100,15 +115,93 @@ def test_bootstrap_job_applies_pools_and_reruns_only_when_they_change() -> None:
     assert "helm.sh/hook" not in job["metadata"].get("annotations", {})
 
 
-def test_worker_pods_may_run_task_pods_and_nothing_else() -> None:
-    role = find(render(CHART), "Role", "test-airflow-worker-pods")
-    rules = {tuple(r["resources"]): set(r["verbs"]) for r in role["rules"]}
-    assert rules == {
+def _rules(role: dict) -> dict[tuple[str, ...], set[str]]:
+    return {tuple(r["resources"]): set(r["verbs"]) for r in role["rules"]}
+
+
+def test_task_code_may_manage_pods_in_the_tasks_namespace_and_nothing_else() -> None:
+    docs = render(CHART)
+    account = find(docs, "ServiceAccount", "test-airflow-worker-pods")
+    assert account["metadata"]["namespace"] == "test-tasks"
+    role = find(docs, "Role", "test-airflow-worker-pods")
+    assert role["metadata"]["namespace"] == "test-tasks"
+    assert _rules(role) == {
         ("pods",): {"create", "get", "list", "watch", "delete", "patch"},
         ("pods/log",): {"get", "list"},
         ("pods/exec",): {"create", "get"},
         ("events",): {"list", "watch"},
     }
+    bound = [
+        d
+        for d in docs
+        if d["kind"] == "RoleBinding" and any(s["name"] == "test-airflow-worker-pods" for s in d["subjects"])
+    ]
+    assert [(b["metadata"]["namespace"], b["roleRef"]["name"]) for b in bound] == [
+        ("test-tasks", "test-airflow-worker-pods")
+    ]
+
+
+def test_the_official_charts_components_get_their_pod_rights_in_the_tasks_namespace() -> None:
+    docs = render(CHART)
+    subjects = {
+        d["roleRef"]["name"]: {(s["namespace"], s["name"]) for s in d["subjects"]}
+        for d in docs
+        if d["kind"] == "RoleBinding" and d["metadata"]["namespace"] == "test-tasks"
+    }
+    assert subjects["test-airflow-launcher"] == {("airyard", "test-scheduler"), ("airyard", "test-triggerer")}
+    assert subjects["test-airflow-log-reader"] == {("airyard", "test-api-server")}
+    assert subjects["test-airflow-cleaner"] == {("airyard", "test-cleanup")}
+    assert _rules(find(docs, "Role", "test-airflow-cleaner")) == {("pods",): {"get", "list", "watch", "delete"}}
+    namespace = find(docs, "Namespace")
+    assert namespace["metadata"]["name"] == "test-tasks"
+    assert not [d for d in render(CHART, {"tasks": {"createNamespace": False}}) if d["kind"] == "Namespace"]
+
+
+def test_no_platform_credential_is_written_into_the_tasks_namespace() -> None:
+    values = {"tasks": {"secrets": ["{{ .Release.Name }}-objectstore-user-weather"]}}
+    tasks = _secrets(values, release="test", namespace="test-tasks")
+    assert set(tasks) == {"test-airflow-connections", "test-objectstore-user-weather"}
+    assert tasks["test-objectstore-user-weather"]["copy"] == "test-objectstore-user-weather"
+    assert all("generate" not in s for s in tasks.values())
+    assert tasks["test-airflow-connections"]["json"] == _secrets(release="test")["test-airflow-connections"]["json"]
+    # The secrets Job may write there the Secrets it copies, and read only their sources here.
+    docs = render(CHART, values, release="test")
+    (names,) = [
+        r["resourceNames"]
+        for r in find_in(docs, "Role", "test-airflow-bootstrap-secrets", "test-tasks")["rules"]
+        if "resourceNames" in r
+    ]
+    assert sorted(names) == ["test-airflow-connections", "test-objectstore-user-weather"]
+
+
+def test_pods_started_by_task_code_may_reference_only_the_secrets_kept_for_tasks() -> None:
+    values = {"tasks": {"secrets": ["{{ .Release.Name }}-objectstore-user-weather"]}}
+    docs = render(CHART, values, release="test")
+    policy = find(docs, "ValidatingAdmissionPolicy", "test-airflow-bootstrap-task-pods")
+    allowed = search("spec.variables[?name=='allowed'].expression | [0]", policy)
+    assert set(json.loads(allowed.replace("'", '"'))) == {
+        "test-airflow-connections",
+        "test-airflow-external-connections",
+        "test-objectstore-user-weather",
+    }
+    condition = policy["spec"]["matchConditions"][0]["expression"]
+    assert "'test-airflow-worker-pods'" in condition
+    assert "'test-spark-operator-spark'" in condition
+    assert "system:serviceaccount:test-tasks:" in condition
+    binding = find(docs, "ValidatingAdmissionPolicyBinding", "test-airflow-bootstrap-task-pods")
+    assert binding["spec"]["validationActions"] == ["Deny"]
+    assert binding["spec"]["matchResources"]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "test-tasks"
+    }
+
+
+def find_in(docs: list[dict], kind: str, name: str, namespace: str) -> dict:
+    (doc,) = [
+        d
+        for d in docs
+        if d["kind"] == kind and d["metadata"]["name"] == name and d["metadata"].get("namespace") == namespace
+    ]
+    return doc
 
 
 def test_pods_are_restricted_and_renders_identical() -> None:

@@ -16,10 +16,6 @@ from tests.chart import umbrella
 from tests.chart.common import assert_restricted
 from tests.chart.helm import HelmError, render, render_raw
 
-needs_official = pytest.mark.skipif(
-    umbrella.official_chart() is None, reason="AIRFLOW_CHART does not point at the official chart's chart/ folder"
-)
-
 
 @pytest.fixture(scope="module")
 def ours(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -28,6 +24,7 @@ def ours(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def full(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    umbrella.needs_official()
     return umbrella.assemble(tmp_path_factory.mktemp("full"), with_official=True)
 
 
@@ -67,7 +64,6 @@ def test_disabled_services_are_not_installed(ours: Path) -> None:
     assert not [n for n in _names(docs) if "kafka" in n or "mongodb" in n]
 
 
-@needs_official
 def test_full_umbrella_renders_validates_and_is_deterministic(full: Path) -> None:
     first = render_raw(full, release="airyard")
     assert first == render_raw(full, release="airyard")
@@ -84,7 +80,6 @@ def test_full_umbrella_renders_validates_and_is_deterministic(full: Path) -> Non
     assert not [d for d in docs if d["kind"] == "PersistentVolumeClaim"], "no 100Gi triggerer or logs volume"
 
 
-@needs_official
 def test_upgrades_keep_the_api_server_up_and_replace_the_other_components(full: Path) -> None:
     """Running tasks heartbeat to the api-server, so it surges; the others fit a full node by replacing."""
     docs = render(full, release="airyard")
@@ -98,7 +93,6 @@ def test_upgrades_keep_the_api_server_up_and_replace_the_other_components(full: 
     assert all(r == {"maxSurge": 0, "maxUnavailable": 1} for r in rolling.values())
 
 
-@needs_official
 def test_worker_pod_template_is_ours(full: Path) -> None:
     docs = render(full, release="airyard")
     config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "airyard-config")
@@ -108,14 +102,46 @@ def test_worker_pod_template_is_ours(full: Path) -> None:
     assert container["name"] == "base"
     assert pod["spec"]["restartPolicy"] == "Never"
     assert container["image"] == "airyard/airflow:0.1.0"
-    env = {e["name"] for e in container["env"]}
-    assert not {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__API_AUTH__JWT_SECRET"} & env
-    assert {"secretRef": {"name": "airyard-airflow-connections"}} in container["envFrom"]
-    assert pod["metadata"]["labels"]["airyard-kafka-client"] == "true"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert not {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        "AIRFLOW__API_AUTH__JWT_SECRET",
+        "AIRFLOW__CORE__FERNET_KEY",
+    } & set(env)
+    assert not [e for e in container["env"] if "valueFrom" in e], "no Secret of the platform namespace"
+    assert container["envFrom"] == [
+        {"secretRef": {"name": "airyard-airflow-connections"}},
+        {"configMapRef": {"name": "airyard-airflow-variables"}},
+        {"secretRef": {"name": "airyard-airflow-external-connections", "optional": True}},
+    ]
+    # airflow.cfg's ConfigMap stays in the platform namespace: workers get the same settings as env.
     assert "remote_logging = True" in config["data"]["airflow.cfg"]
+    assert env["AIRFLOW__LOGGING__REMOTE_LOGGING"] == "True"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airyard-api-server.airyard.svc:8080/execution/"
+    assert "config" not in {v["name"] for v in pod["spec"]["volumes"]}
+    assert pod["metadata"]["labels"]["airyard-kafka-client"] == "true"
 
 
-@needs_official
+def test_task_code_runs_in_the_tasks_namespace_and_the_platform_grants_no_pod_rights(full: Path) -> None:
+    docs = render(full, release="airyard")
+    config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "airyard-config")
+    assert "namespace = airyard-tasks" in config["data"]["airflow.cfg"]
+    (cleanup,) = [d for d in docs if d["kind"] == "CronJob" and d["metadata"]["name"] == "airyard-cleanup"]
+    assert "--namespace=airyard-tasks" in str(cleanup["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"])
+    platform_pod_rights = [
+        d["metadata"]["name"]
+        for d in docs
+        if d["kind"] in {"Role", "ClusterRole"}
+        and d["metadata"].get("namespace", "airyard") == "airyard"
+        and any("pods" in r.get("resources", []) and {"create", "*"} & set(r["verbs"]) for r in d["rules"])
+    ]
+    assert platform_pod_rights == []
+    spark = next(
+        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "airyard-spark-operator-controller"
+    )
+    assert "--namespaces=airyard-tasks" in spark["spec"]["template"]["spec"]["containers"][0]["args"]
+
+
 def test_invalid_overlay_values_are_rejected_by_the_official_schema(full: Path) -> None:
     with pytest.raises(HelmError) as err:
         render_raw(full, {"airflow": {"scheduler": {"replicas": "two"}}}, release="airyard")

@@ -14,6 +14,8 @@ from tests.e2e import kube
 
 NAMESPACE = "airyard"
 RELEASE = "airyard"
+#: Where task code runs: worker pods, the pods tasks start, SparkApplications.
+TASKS_NAMESPACE = f"{RELEASE}-tasks"
 FINISHED = {"success", "failed"}
 
 

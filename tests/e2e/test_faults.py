@@ -116,7 +116,7 @@ def pods_of(component: str) -> dict[str, dict[str, Any]]:
 def worker_pod(run_id: str, task_id: str = WORKER_TASK) -> str | None:
     """The KubernetesExecutor worker pod running a task of a platform_check run, when there is one."""
     selector = f"dag_id={DAG},task_id={task_id},kubernetes_executor=True"
-    pods = json.loads(kube.kubectl("get", "pods", "-n", NS, "-l", selector, "-o", "json"))["items"]
+    pods = json.loads(kube.kubectl("get", "pods", "-n", airflow.TASKS_NAMESPACE, "-l", selector, "-o", "json"))["items"]
     for p in pods:
         if p["metadata"].get("annotations", {}).get("run_id") == run_id and p["status"].get("phase") == "Running":
             return p["metadata"]["name"]
@@ -501,7 +501,7 @@ def malformed_tmdb() -> Iterator[set[str]]:
     kube.wait_pod_phase(FAKE_TMDB, NS, {"Running"}, timeout=120)
     conn = {"conn_type": "http", "host": f"http://{FAKE_TMDB}:8080", "password": "test-key"}
     try:
-        with kube.secret_keys(EXTERNAL, NS, {"AIRFLOW_CONN_TMDB_DEFAULT": json.dumps(conn)}):
+        with kube.secret_keys(EXTERNAL, airflow.TASKS_NAMESPACE, {"AIRFLOW_CONN_TMDB_DEFAULT": json.dumps(conn)}):
             yield valid
     finally:
         for kind in ("pod", "service", "configmap"):

@@ -171,7 +171,7 @@ def connections(fake_sports_api: str) -> Iterator[None]:
         "AIRFLOW_CONN_SPORTS_API": json.dumps({"conn_type": "http", "host": fake_sports_api}),
         "AIRFLOW_CONN_BACKEND_API": json.dumps({"conn_type": "http", "host": f"http://{REL}-model-serving:8000"}),
     }
-    with kube.secret_keys(f"{REL}-airflow-external-connections", NS, values):
+    with kube.secret_keys(f"{REL}-airflow-external-connections", airflow.TASKS_NAMESPACE, values):
         yield
 
 

@@ -86,7 +86,7 @@ def fakes() -> Iterator[None]:
         kube.wait_pod_phase(name, NS, {"Running"}, timeout=120)
     # The connections to the fakes, as a user adds theirs (other pipelines keep their keys).
     values = {k: json.dumps(v) for k, v in EXTERNAL.items()}
-    with kube.secret_keys(f"{REL}-airflow-external-connections", NS, values):
+    with kube.secret_keys(f"{REL}-airflow-external-connections", airflow.TASKS_NAMESPACE, values):
         yield
     for name in specs:
         kube.kubectl("delete", "pod,service", name, "-n", NS, "--ignore-not-found", "--wait=false", check=False)

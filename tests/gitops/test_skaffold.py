@@ -101,8 +101,8 @@ def test_dev_values_switch_on_the_worker_hostpath_and_fast_parsing() -> None:
     assert values["airflow"]["config"]["dag_processor"]["refresh_interval"] <= 10
 
 
-@pytest.mark.skipif(umbrella.official_chart() is None, reason="AIRFLOW_CHART does not point at the official chart")
 def test_dev_values_mount_the_checkout_in_every_airflow_pod(tmp_path: Path) -> None:
+    umbrella.needs_official()
     chart = umbrella.assemble(tmp_path, with_official=True)
     values = yaml.safe_load((REPO / "k8s" / "dev" / "values.yaml").read_text())
     docs = render(chart, values, release="airyard")
@@ -123,8 +123,8 @@ def test_skaffolds_post_renderer_accepts_the_platform(tmp_path: Path, with_offic
     It reads YAML strictly: a mapping key written twice (which Helm and PyYAML silently accept)
     fails the whole deploy with only "plugin exited with error" from Helm.
     """
-    if with_official and umbrella.official_chart() is None:
-        pytest.skip("AIRFLOW_CHART does not point at the official chart")
+    if with_official:
+        umbrella.needs_official()
     chart = umbrella.assemble(tmp_path, with_official=with_official)
     values = yaml.safe_load((REPO / "k8s" / "dev" / "values.yaml").read_text())
     if not with_official:

@@ -42,21 +42,25 @@ AIRFLOW_CONN_<ID> JSON document per connection whose string leaves reference tho
 {{- $_ := set $json "AIRFLOW_CONN_MONGO_DEFAULT" (dict "conn_type" "mongo" "host" (include "bootstrap.host" (list . "mongodb")) "port" 27017 "login" "{mongo_user}" "password" "{mongo_password}" "schema" .Values.connections.mongoDatabase "extra" (dict "authSource" .Values.connections.mongoDatabase)) }}
 {{- end }}
 {{- if $p.objectstore }}
-{{- $secret := printf "%s-objectstore-connection" $rel }}
+{{- /* One connection per object store user, each limited to its bucket; none holds the root
+credentials. Remote task logs use the logs user, which may only touch the logs bucket. */}}
+{{- $users := dict "AIRYARD_LOGS" .Values.connections.logsUser }}
+{{- range .Values.connections.objectstoreUsers }}
+{{- $_ := set $users (printf "OBJECTSTORE_%s" (upper . | replace "-" "_")) . }}
+{{- end }}
+{{- range $id, $user := $users }}
+{{- $v := printf "s3_%s" ($user | replace "-" "_") }}
 {{- range $key := list "endpoint" "region" "access-key" "secret-key" }}
-{{- $_ := set $from (printf "s3_%s" (replace "-" "_" $key)) (printf "%s/%s" $secret $key) }}
+{{- $_ := set $from (printf "%s_%s" $v (replace "-" "_" $key)) (printf "%s-objectstore-user-%s/%s" $rel $user $key) }}
 {{- end }}
-{{- $_ := set $json "AIRFLOW_CONN_AWS_DEFAULT" (dict "conn_type" "aws" "login" "{s3_access_key}" "password" "{s3_secret_key}" "extra" (dict "endpoint_url" "{s3_endpoint}" "region_name" "{s3_region}")) }}
-{{- /* Remote task logs use an identity that may only touch the logs bucket. */}}
-{{- $logs := printf "%s-objectstore-user-%s" $rel .Values.connections.logsUser }}
-{{- range $key := list "access-key" "secret-key" }}
-{{- $_ := set $from (printf "logs_%s" (replace "-" "_" $key)) (printf "%s/%s" $logs $key) }}
+{{- $_ := set $json (printf "AIRFLOW_CONN_%s" $id) (dict "conn_type" "aws" "login" (printf "{%s_access_key}" $v) "password" (printf "{%s_secret_key}" $v) "extra" (dict "endpoint_url" (printf "{%s_endpoint}" $v) "region_name" (printf "{%s_region}" $v))) }}
 {{- end }}
-{{- $_ := set $json "AIRFLOW_CONN_AIRYARD_LOGS" (dict "conn_type" "aws" "login" "{logs_access_key}" "password" "{logs_secret_key}" "extra" (dict "endpoint_url" "{s3_endpoint}" "region_name" "{s3_region}")) }}
 {{- end }}
-{{- if $p.mlflow }}
+{{- if and $p.mlflow .Values.connections.mlflowUser }}
+{{- /* A non-admin MLflow user (charts/mlflow auth.users): the admin's credentials never become a connection. */}}
+{{- $secret := printf "%s-mlflow-user-%s" $rel .Values.connections.mlflowUser }}
 {{- range $key := list "tracking-uri" "username" "password" }}
-{{- $_ := set $from (printf "mlflow_%s" (replace "-" "_" $key)) (printf "%s-mlflow-connection/%s" $rel $key) }}
+{{- $_ := set $from (printf "mlflow_%s" (replace "-" "_" $key)) (printf "%s/%s" $secret $key) }}
 {{- end }}
 {{- $_ := set $json "AIRFLOW_CONN_MLFLOW_TRACKING" (dict "conn_type" "http" "host" "{mlflow_tracking_uri}" "login" "{mlflow_username}" "password" "{mlflow_password}") }}
 {{- end }}

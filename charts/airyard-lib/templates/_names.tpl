@@ -44,3 +44,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "airyard.toolboxImage" -}}
 {{- (.Values.global).toolboxImage | default "airyard/toolbox:0.1.0" -}}
 {{- end -}}
+
+{{/*
+The namespace where task code runs: KubernetesExecutor worker pods, the pods tasks start and their
+SparkApplications. Nothing of the platform's lives there. global.tasks.namespace (templated),
+default "<release>-tasks".
+*/}}
+{{- define "airyard.tasksNamespace" -}}
+{{- $tasks := ((.Values.global).tasks) | default dict -}}
+{{- tpl ($tasks.namespace | default "{{ .Release.Name }}-tasks") . -}}
+{{- end -}}

@@ -1,6 +1,7 @@
 {{/*
 A NetworkPolicy that admits only declared clients to a service's ports:
-  - pods of the same release that carry the client label <fullname>-client: "true",
+  - pods that carry the client label <fullname>-client: "true", in the release namespace or in
+    the tasks namespace (task pods, airyard.tasksNamespace),
   - the peers listed in .Values.networkPolicy.allowedClients (NetworkPolicyPeer objects).
 Call with (dict "ctx" . "ports" (list 5432)).
 */}}
@@ -21,6 +22,12 @@ spec:
   ingress:
     - from:
         - podSelector:
+            matchLabels:
+              {{ include "airyard.clientLabel" $ctx }}: "true"
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: {{ include "airyard.tasksNamespace" $ctx }}
+          podSelector:
             matchLabels:
               {{ include "airyard.clientLabel" $ctx }}: "true"
         - podSelector:

@@ -21,11 +21,26 @@ metadata:
   labels:
     {{- include "airyard.labels" $ctx | nindent 4 }}
 automountServiceAccountToken: false
+{{- /* The names it may read and update, by namespace: its own Secrets where they go, and in the
+release namespace the Secrets it copies from. */ -}}
+{{- $names := dict $ctx.Release.Namespace list -}}
+{{- range $spec.secrets }}
+{{- $ns := .namespace | default $ctx.Release.Namespace }}
+{{- $_ := set $names $ns (append ($names | dig $ns list) .name) }}
+{{- range $key, $ref := (.from | default dict) }}
+{{- $_ := set $names $ctx.Release.Namespace (append (get $names $ctx.Release.Namespace) ((splitList "/" $ref) | first)) }}
+{{- end }}
+{{- with .copy }}
+{{- $_ := set $names $ctx.Release.Namespace (append (get $names $ctx.Release.Namespace) .) }}
+{{- end }}
+{{- end }}
+{{- range $ns, $secretNames := $names }}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata:
   name: {{ $fullname }}-secrets
+  namespace: {{ $ns }}
   labels:
     {{- include "airyard.labels" $ctx | nindent 4 }}
 rules:
@@ -38,17 +53,15 @@ rules:
     resources: [secrets]
     verbs: [get, update]
     resourceNames:
-      {{- range $spec.secrets }}
-      - {{ .name }}
-      {{- range $key, $ref := (.from | default dict) }}
-      - {{ (splitList "/" $ref) | first }}
-      {{- end }}
+      {{- range $secretNames | uniq }}
+      - {{ . }}
       {{- end }}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata:
   name: {{ $fullname }}-secrets
+  namespace: {{ $ns }}
   labels:
     {{- include "airyard.labels" $ctx | nindent 4 }}
 roleRef:
@@ -59,6 +72,7 @@ subjects:
   - kind: ServiceAccount
     name: {{ $fullname }}-secrets
     namespace: {{ $ctx.Release.Namespace }}
+{{- end }}
 ---
 apiVersion: batch/v1
 kind: Job

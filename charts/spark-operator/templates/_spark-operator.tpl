@@ -1,6 +1,10 @@
-{{/* Namespaces whose SparkApplications the operator runs. */}}
+{{/* Namespaces whose SparkApplications the operator runs (each entry templated). */}}
 {{- define "sparkOperator.jobNamespaces" -}}
-{{- .Values.spark.jobNamespaces | default (list .Release.Namespace) | uniq | join "," -}}
+{{- $namespaces := list -}}
+{{- range .Values.spark.jobNamespaces | default (list .Release.Namespace) }}
+{{- $namespaces = append $namespaces (tpl . $) -}}
+{{- end -}}
+{{- $namespaces | uniq | join "," -}}
 {{- end -}}
 
 {{- define "sparkOperator.sparkServiceAccount" -}}

@@ -192,7 +192,7 @@ class DataFreshnessCheckOperator(BaseOperator):
     template_fields: Sequence[str] = ("delta_path",)
 
     def __init__(
-        self, *, delta_path: str, max_age_minutes: float, aws_conn_id: str = "aws_default", **kwargs: Any
+        self, *, delta_path: str, max_age_minutes: float, aws_conn_id: str = "objectstore_domains", **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.delta_path = delta_path

@@ -25,16 +25,17 @@ def ml_env() -> list[k8s.V1EnvVar]:
     """Credentials come straight from the services' connection Secrets into the pod: they never
     pass through Airflow (XCom, logs, rendered templates)."""
     rel = cluster.release()
+    mlflow, store = f"{rel}-mlflow-user-ml", f"{rel}-objectstore-user-ml"
     return [
         _from_secret("MLSP_DATABASE_URI", f"{rel}-postgresql-mlsp", "uri"),
-        _from_secret("MLFLOW_TRACKING_URI", f"{rel}-mlflow-connection", "tracking-uri"),
-        # Absent when MLflow runs without basic-auth.
-        _from_secret("MLFLOW_TRACKING_USERNAME", f"{rel}-mlflow-connection", "username", optional=True),
-        _from_secret("MLFLOW_TRACKING_PASSWORD", f"{rel}-mlflow-connection", "password", optional=True),
-        _from_secret("S3_ENDPOINT_URL", f"{rel}-objectstore-connection", "endpoint"),
-        _from_secret("AWS_DEFAULT_REGION", f"{rel}-objectstore-connection", "region"),
-        _from_secret("AWS_ACCESS_KEY_ID", f"{rel}-objectstore-connection", "access-key"),
-        _from_secret("AWS_SECRET_ACCESS_KEY", f"{rel}-objectstore-connection", "secret-key"),
+        # The pipelines' own MLflow user (not an admin) and object store user (the lake bucket).
+        _from_secret("MLFLOW_TRACKING_URI", mlflow, "tracking-uri"),
+        _from_secret("MLFLOW_TRACKING_USERNAME", mlflow, "username"),
+        _from_secret("MLFLOW_TRACKING_PASSWORD", mlflow, "password"),
+        _from_secret("S3_ENDPOINT_URL", store, "endpoint"),
+        _from_secret("AWS_DEFAULT_REGION", store, "region"),
+        _from_secret("AWS_ACCESS_KEY_ID", store, "access-key"),
+        _from_secret("AWS_SECRET_ACCESS_KEY", store, "secret-key"),
         k8s.V1EnvVar(name="BACKEND_API_URL", value=BACKEND_API_URL),
         k8s.V1EnvVar(name="AIRYARD_RELEASE", value=rel),
     ]

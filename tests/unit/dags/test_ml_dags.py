@@ -96,7 +96,9 @@ def test_pods_get_credentials_from_secrets_not_from_airflow(dags: dict) -> None:
     task = dags["ml_pipeline_dag"].get_task("train")
     env = {e.name: e for e in task.env_vars}
     assert env["MLSP_DATABASE_URI"].value_from.secret_key_ref.name == "airyard-postgresql-mlsp"
-    assert env["MLFLOW_TRACKING_PASSWORD"].value_from.secret_key_ref.name == "airyard-mlflow-connection"
+    # The pipelines' own non-admin MLflow user and bucket-scoped object store user, never the admins.
+    assert env["MLFLOW_TRACKING_PASSWORD"].value_from.secret_key_ref.name == "airyard-mlflow-user-ml"
+    assert env["AWS_SECRET_ACCESS_KEY"].value_from.secret_key_ref.name == "airyard-objectstore-user-ml"
     assert task.labels["airyard-model-serving-client"] == "true"
     assert task.labels["airyard-mlflow-client"] == "true"
 

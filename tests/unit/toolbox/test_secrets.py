@@ -14,15 +14,28 @@ from airyard_toolbox import secrets
 class MemoryStore(secrets.SecretStore):
     """The Secret store over a dict: the API calls are exercised on the cluster (tests/e2e)."""
 
-    def __init__(self, existing: dict[str, dict[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        existing: dict[str, dict[str, str]] | None = None,
+        namespace: str = "test",
+        cluster: dict[str, MemoryStore] | None = None,
+    ) -> None:
         self.data = dict(existing or {})
-        self.namespace = "test"
+        self.namespace = namespace
+        self.cluster = cluster if cluster is not None else {}
+        self.cluster[namespace] = self
+
+    def elsewhere(self, namespace: str) -> MemoryStore:
+        return self.cluster.get(namespace) or MemoryStore(namespace=namespace, cluster=self.cluster)
 
     def get(self, name: str) -> dict[str, Any] | None:
         return {"data": {}} if name in self.data else None
 
     def read_key(self, name: str, key: str) -> str:
         return self.data[name][key]
+
+    def read_all(self, name: str) -> dict[str, str]:
+        return dict(self.data[name])
 
     def create(self, name: str, data: dict[str, str], labels: dict[str, str]) -> bool:
         self.data[name] = data
@@ -107,3 +120,13 @@ def test_derived_secrets_follow_their_spec_while_generated_ones_stay() -> None:
     secrets.ensure(store, spec)
     assert store.data["auth"] == {"password": "p"}
     assert store.data["conn"] == {"password": "p", "url": "x://:p@new"}
+
+
+def test_copies_land_in_their_namespace_with_every_key_and_follow_the_source() -> None:
+    store = MemoryStore({"svc-user": {"access-key": "a", "secret-key": "s"}}, namespace="platform")
+    spec = {"secrets": [{"name": "svc-user", "namespace": "tasks", "copy": "svc-user"}]}
+    assert secrets.ensure(store, spec) == ["tasks/svc-user"]
+    assert store.cluster["tasks"].data["svc-user"] == {"access-key": "a", "secret-key": "s"}
+    store.data["svc-user"]["secret-key"] = "rotated"
+    secrets.ensure(store, spec)
+    assert store.cluster["tasks"].data["svc-user"]["secret-key"] == "rotated"

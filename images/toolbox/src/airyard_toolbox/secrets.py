@@ -13,13 +13,17 @@ A spec (JSON, from the chart) lists the Secrets to ensure:
                   "from": {"superuser-password": "pg-admin/password"}}]}
 
 `generate` makes random values of the given length (or a Fernet key, for "fernet"); `from`
-copies a key of another Secret (created earlier in the list or by the user); `values` are plain;
+copies a key of another Secret (created earlier in the list or by the user); `copy` names a Secret
+whose every key is copied; `values` are plain;
 `template` formats a value from the keys so far (each also URL-quoted as `<key>_q`); `json`
 renders a JSON document whose string leaves are such templates (Airflow connections).
 
 A Secret with generated keys is created once and then never touched. A Secret made only of
-derived values (`from`, `values`, `template`, `json`: connection Secrets) is re-derived on every
-run and replaced when it differs, so a changed spec (a new connection) reaches it.
+derived values (`from`, `copy`, `values`, `template`, `json`: connection Secrets) is re-derived on
+every run and replaced when it differs, so a changed spec (a new connection) reaches it.
+
+Secrets are read from and written to --namespace; a secret's `namespace` writes it elsewhere (the
+tasks namespace gets copies of the few Secrets task code may hold).
 """
 
 from __future__ import annotations
@@ -49,9 +53,10 @@ def generate(kind: int | str) -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
 
 
-def build_data(spec: dict[str, Any], read_key: Any) -> dict[str, str]:
-    """The string data of one Secret. `read_key(secret, key)` reads another Secret's key."""
-    data: dict[str, str] = {}
+def build_data(spec: dict[str, Any], read_key: Any, read_all: Any = None) -> dict[str, str]:
+    """The string data of one Secret. `read_key(secret, key)` reads another Secret's key,
+    `read_all(secret)` all of its keys."""
+    data: dict[str, str] = dict(read_all(spec["copy"])) if "copy" in spec else {}
     for key, kind in spec.get("generate", {}).items():
         data[key] = generate(kind)
     for key, ref in spec.get("from", {}).items():
@@ -84,6 +89,9 @@ class SecretStore:
         self.namespace = namespace
         self.path = f"/api/v1/namespaces/{namespace}/secrets"
 
+    def elsewhere(self, namespace: str) -> SecretStore:
+        return SecretStore(self.api, namespace)
+
     def get(self, name: str) -> dict[str, Any] | None:
         try:
             return self.api.request("GET", f"{self.path}/{name}")
@@ -91,6 +99,12 @@ class SecretStore:
             if err.status == 404:
                 return None
             raise
+
+    def read_all(self, name: str) -> dict[str, str]:
+        secret = self.get(name)
+        if secret is None:
+            raise SystemExit(f"Secret {self.namespace}/{name} does not exist")
+        return {k: base64.b64decode(v).decode() for k, v in secret.get("data", {}).items()}
 
     def read_key(self, name: str, key: str) -> str:
         secret = self.get(name)
@@ -137,17 +151,19 @@ def ensure(store: SecretStore, spec: dict[str, Any]) -> list[str]:
     created = []
     labels = spec.get("labels", {})
     for secret in spec["secrets"]:
+        target = store.elsewhere(secret["namespace"]) if secret.get("namespace") else store
         name, secret_labels = secret["name"], {**labels, **secret.get("labels", {})}
-        exists = store.get(name) is not None
+        where = f"{target.namespace}/{name}"
+        exists = target.get(name) is not None
         if exists and "generate" in secret:
-            print(f"secret {name}: exists, kept")
+            print(f"secret {where}: exists, kept")
             continue
-        data = build_data(secret, store.read_key)
+        data = build_data(secret, store.read_key, store.read_all)
         if exists:
-            print(f"secret {name}: {'updated' if store.replace(name, data, secret_labels) else 'up to date'}")
-        elif store.create(name, data, secret_labels):
-            created.append(name)
-            print(f"secret {name}: created ({', '.join(sorted(data))})")
+            print(f"secret {where}: {'updated' if target.replace(name, data, secret_labels) else 'up to date'}")
+        elif target.create(name, data, secret_labels):
+            created.append(name if target is store else where)
+            print(f"secret {where}: created ({', '.join(sorted(data))})")
     return created
 
 

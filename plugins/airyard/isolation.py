@@ -1,0 +1,167 @@
+"""What task code may and may not do, tried from inside a task (dags/isolation_probe.py).
+
+Each check makes a real attempt with the task's own identity (its service account token and the
+credentials in its environment) and records whether the platform refused or allowed it. Pods are
+created with a server-side dry run: admission and authorization run in full, nothing is left over.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from airyard import cluster, envconn
+
+REFUSED, ALLOWED = "refused", "allowed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    check: str
+    expected: str
+    observed: str
+    detail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == self.observed
+
+
+def _attempt(check: str, expected: str, action: Callable[[], str]) -> Outcome:
+    """Run `action`; an exception is a refusal, described by its message."""
+    try:
+        detail = action()
+    except Exception as exc:  # noqa: BLE001 - every refusal (HTTP 403, auth failure) is an answer here
+        return Outcome(check, expected, REFUSED, f"{type(exc).__name__}: {str(exc).strip()[:300]}")
+    return Outcome(check, expected, ALLOWED, detail)
+
+
+def _pod(name: str, volumes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {
+            "restartPolicy": "Never",
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [
+                {
+                    "name": "probe",
+                    "image": cluster.image("toolbox"),
+                    "command": ["true"],
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                    "volumeMounts": [{"name": v["name"], "mountPath": f"/mnt/{v['name']}"} for v in volumes or []],
+                }
+            ],
+            "volumes": volumes or [],
+        },
+    }
+
+
+def held_credentials(environ: dict[str, str] | None = None) -> Iterator[tuple[str, str, str]]:
+    """(connection id, login, password) of every connection in the task's environment with a login."""
+    env = dict(os.environ if environ is None else environ)
+    for key, value in sorted(env.items()):
+        if not key.startswith("AIRFLOW_CONN_") or not value:
+            continue
+        conn_id = key.removeprefix("AIRFLOW_CONN_").lower()
+        try:
+            conn = envconn.parse(conn_id, value)
+        except ValueError:
+            continue
+        if conn.login:
+            yield conn_id, conn.login, conn.password
+
+
+def _pg_login(login: str, password: str, dbname: str) -> str:
+    import psycopg
+
+    host = f"{cluster.release()}-postgresql.{cluster.platform_namespace()}.svc"
+    with psycopg.connect(host=host, dbname=dbname, user=login, password=password, connect_timeout=10) as conn:
+        return f"logged into {dbname} as {conn.info.user}"
+
+
+def probe() -> list[Outcome]:
+    """Every check, in the order README lists them."""
+    from kubernetes import client, config
+    from kubernetes.stream import stream
+
+    config.load_incluster_config()
+    core = client.CoreV1Api()
+    rel, platform, tasks = cluster.release(), cluster.platform_namespace(), cluster.namespace()
+    outcomes = [
+        _attempt(
+            "read a Secret of the platform namespace",
+            REFUSED,
+            lambda: str(core.read_namespaced_secret(f"{rel}-airflow-fernet-key", platform).metadata.name),
+        ),
+        _attempt(
+            "list the Secrets of the tasks namespace",
+            REFUSED,
+            lambda: f"{len(core.list_namespaced_secret(tasks).items)} Secrets listed",
+        ),
+        _attempt(
+            "exec into the PostgreSQL pod",
+            REFUSED,
+            lambda: stream(
+                core.connect_get_namespaced_pod_exec,
+                f"{rel}-postgresql-0",
+                platform,
+                command=["id"],
+                stderr=True,
+                stdin=False,
+                stdout=True,
+                tty=False,
+            ),
+        ),
+        _attempt(
+            "create a pod in the platform namespace",
+            REFUSED,
+            lambda: core.create_namespaced_pod(platform, _pod("isolation-probe"), dry_run="All").metadata.name,
+        ),
+        _attempt(
+            "create a pod in the tasks namespace that mounts a platform Secret",
+            REFUSED,
+            lambda: (
+                core.create_namespaced_pod(
+                    tasks,
+                    _pod("isolation-probe", [{"name": "key", "secret": {"secretName": f"{rel}-airflow-fernet-key"}}]),
+                    dry_run="All",
+                ).metadata.name
+            ),
+        ),
+        _attempt(
+            "create a pod in the tasks namespace with the task's own connections",
+            ALLOWED,
+            lambda: (
+                core.create_namespaced_pod(
+                    tasks,
+                    _pod("isolation-probe", [{"name": "conn", "secret": {"secretName": f"{rel}-airflow-connections"}}]),
+                    dry_run="All",
+                ).metadata.name
+            ),
+        ),
+    ]
+    held = list(held_credentials())
+    outcomes += [
+        _attempt(
+            f"log into the metadata database with {conn_id}'s credentials",
+            REFUSED,
+            lambda login=login, password=password: _pg_login(login, password, "airflow"),
+        )
+        for conn_id, login, password in held
+    ]
+    outcomes.append(
+        _attempt(
+            "log into its own database (postgres_mlsp)",
+            ALLOWED,
+            lambda: _pg_login(*next((lg, pw) for c, lg, pw in held if c == "postgres_mlsp"), "mlsp"),
+        )
+    )
+    return outcomes
+
+
+def report(outcomes: list[Outcome]) -> list[dict[str, Any]]:
+    return [{**asdict(o), "ok": o.ok} for o in outcomes]

@@ -1,0 +1,59 @@
+"""Task code is a tenant (issue: tasks run as tenants): what a real task may and may not do.
+
+The isolation_probe DAG's task makes each attempt with its own identity; this test asserts every
+outcome, so a rule that stops refusing (or starts refusing what tasks need) fails here.
+"""
+
+from __future__ import annotations
+
+from tests.e2e import airflow, kube
+from tests.e2e.airflow import NAMESPACE, TASKS_NAMESPACE
+
+DAG = "isolation_probe"
+MUST_BE_REFUSED = {
+    "read a Secret of the platform namespace",
+    "list the Secrets of the tasks namespace",
+    "exec into the PostgreSQL pod",
+    "create a pod in the platform namespace",
+    "create a pod in the tasks namespace that mounts a platform Secret",
+}
+MUST_BE_ALLOWED = {
+    "create a pod in the tasks namespace with the task's own connections",
+    "log into its own database (postgres_mlsp)",
+}
+
+
+def test_a_task_is_refused_the_platform_and_keeps_what_it_needs() -> None:
+    with airflow.connect() as af:
+        af.set_paused(DAG, False)
+        run_id = af.trigger(DAG)
+        run = af.wait_for_run(DAG, run_id, timeout=600)
+        path = f"/dags/{DAG}/dagRuns/{run_id}/taskInstances/probe/xcomEntries/report"
+        report = {o["check"]: o for o in af.request("GET", path)["value"]}
+        log = af.task_log(DAG, run_id, "probe")
+    for check, o in report.items():
+        print(f"\n{'ok  ' if o['ok'] else 'FAIL'} {check}: {o['observed']} - {o['detail'][:160]}", end="")
+    assert {c for c, o in report.items() if o["observed"] == "refused"} >= MUST_BE_REFUSED
+    assert {c for c, o in report.items() if o["observed"] == "allowed"} >= MUST_BE_ALLOWED
+    logins = [c for c in report if c.startswith("log into the metadata database")]
+    assert logins, "the task holds no credential with a login: the probe tried nothing"
+    assert all(report[c]["observed"] == "refused" for c in logins), logins
+    # Refusals by the API server, not by a missing object: RBAC's and the admission policy's words.
+    assert "403" in report["read a Secret of the platform namespace"]["detail"]
+    assert "kept for tasks" in report["create a pod in the tasks namespace that mounts a platform Secret"]["detail"]
+    assert run["state"] == "success", log[-3000:]
+
+
+def test_worker_pods_run_in_the_tasks_namespace_and_the_platform_namespace_runs_none() -> None:
+    with airflow.connect() as af:
+        run_id = af.trigger("platform_check", {"sleep_seconds": 20})
+        seen: dict[str, list[str]] = {}
+
+        def worker_pod_seen() -> bool:
+            for ns in (NAMESPACE, TASKS_NAMESPACE):
+                seen[ns] = kube.kubectl("get", "pods", "-n", ns, "-l", "dag_id=platform_check", "-o", "name").split()
+            return bool(seen[TASKS_NAMESPACE])
+
+        kube.wait_until("a platform_check worker pod", worker_pod_seen, timeout=300)
+        assert seen[NAMESPACE] == [], seen
+        assert af.wait_for_run("platform_check", run_id, timeout=600)["state"] == "success"
