@@ -90,6 +90,12 @@ def probe() -> list[Outcome]:
 
     config.load_incluster_config()
     core = client.CoreV1Api()
+
+    def create_pod(namespace: str, secret: str | None = None) -> Callable[[], str]:
+        volumes = [{"name": "secret", "secret": {"secretName": secret}}] if secret else []
+        pod = _pod("isolation-probe", volumes)
+        return lambda: core.create_namespaced_pod(namespace, pod, dry_run="All").metadata.name
+
     rel, platform, tasks = cluster.release(), cluster.platform_namespace(), cluster.namespace()
     outcomes = [
         _attempt(
@@ -116,32 +122,16 @@ def probe() -> list[Outcome]:
                 tty=False,
             ),
         ),
-        _attempt(
-            "create a pod in the platform namespace",
-            REFUSED,
-            lambda: core.create_namespaced_pod(platform, _pod("isolation-probe"), dry_run="All").metadata.name,
-        ),
+        _attempt("create a pod in the platform namespace", REFUSED, create_pod(platform)),
         _attempt(
             "create a pod in the tasks namespace that mounts a platform Secret",
             REFUSED,
-            lambda: (
-                core.create_namespaced_pod(
-                    tasks,
-                    _pod("isolation-probe", [{"name": "key", "secret": {"secretName": f"{rel}-airflow-fernet-key"}}]),
-                    dry_run="All",
-                ).metadata.name
-            ),
+            create_pod(tasks, secret=f"{rel}-airflow-fernet-key"),
         ),
         _attempt(
             "create a pod in the tasks namespace with the task's own connections",
             ALLOWED,
-            lambda: (
-                core.create_namespaced_pod(
-                    tasks,
-                    _pod("isolation-probe", [{"name": "conn", "secret": {"secretName": f"{rel}-airflow-connections"}}]),
-                    dry_run="All",
-                ).metadata.name
-            ),
+            create_pod(tasks, secret=f"{rel}-airflow-connections"),
         ),
     ]
     held = list(held_credentials())

@@ -30,7 +30,7 @@ def container(docs: list[dict[str, Any]]) -> dict[str, Any]:
 def run_start_script(c: dict[str, Any], tmp_path: Path, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     """Run the container's shell command with a stand-in `mlflow` that records its argv and environment."""
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
+    bin_dir.mkdir(exist_ok=True)
     fake = bin_dir / "mlflow"
     fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {tmp_path}/argv\nenv > {tmp_path}/env\n')
     fake.chmod(0o755)
@@ -192,3 +192,28 @@ def test_bad_values_are_rejected_naming_the_key() -> None:
     assert_rejects(CHART, {"extraArgs": "--dev"}, "/extraArgs")
     assert_rejects(CHART, {"artifacts": {"addressingStyle": "host"}}, "/artifacts/addressingStyle")
     assert_rejects(CHART, {"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy")
+
+
+def test_non_admin_users_get_generated_passwords_set_before_the_server_starts(tmp_path: Path) -> None:
+    docs = render(CHART, {"auth": {"users": [{"name": "ml"}, {"name": "team-b"}]}})
+    users = {s["name"]: s for s in secrets_job_spec(docs)["secrets"] if "-user-" in s["name"]}
+    assert users["test-mlflow-user-ml"] == {
+        "name": "test-mlflow-user-ml",
+        "generate": {"password": 32},
+        "values": {"username": "ml", "tracking-uri": "http://test-mlflow.airyard.svc:5000"},
+    }
+    assert set(users) == {"test-mlflow-user-ml", "test-mlflow-user-team-b"}
+    c = container(docs)
+    env = env_sources(c)
+    assert (env["MLFLOW_USER_0"], env["MLFLOW_USER_1"]) == ("ml", "team-b")
+    assert env["MLFLOW_USER_1_PASSWORD"] == ("test-mlflow-user-team-b", "password")
+    assert "is_admin=False" in env["ENSURE_USERS"]
+    assert "is_admin=True" not in env["ENSURE_USERS"]
+    # The users are ensured (a stand-in python3 records it) before the server is exec'd.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").write_text(f'#!/bin/sh\n[ ! -e {tmp_path}/argv ] && echo before > {tmp_path}/ensured\n')
+    (bin_dir / "python3").chmod(0o755)
+    run_start_script(c, tmp_path, {"BACKEND_STORE_URI": "postgresql://u:p@h/d"})
+    assert (tmp_path / "ensured").read_text().strip() == "before"
+    assert not [n for n in env_sources(container(render(CHART))) if n.startswith("MLFLOW_USER")]

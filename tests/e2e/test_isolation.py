@@ -6,8 +6,8 @@ outcome, so a rule that stops refusing (or starts refusing what tasks need) fail
 
 from __future__ import annotations
 
-from tests.e2e import airflow, kube
-from tests.e2e.airflow import NAMESPACE, TASKS_NAMESPACE
+from tests.e2e import airflow, kube, rbac
+from tests.e2e.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
 
 DAG = "isolation_probe"
 MUST_BE_REFUSED = {
@@ -57,3 +57,18 @@ def test_worker_pods_run_in_the_tasks_namespace_and_the_platform_namespace_runs_
         kube.wait_until("a platform_check worker pod", worker_pod_seen, timeout=300)
         assert seen[NAMESPACE] == [], seen
         assert af.wait_for_run("platform_check", run_id, timeout=600)["state"] == "success"
+
+
+def test_every_service_accounts_rights_are_those_readme_lists() -> None:
+    namespaces = (NAMESPACE, TASKS_NAMESPACE)
+    live = rbac.observed(namespaces)
+    if live != rbac.documented(namespaces):
+        print("\nREADME's table as the cluster has it:\n" + rbac.table(live, namespaces))
+    assert live == rbac.documented(namespaces)
+    # The accounts that run task code may read no Secret and do nothing in the platform namespace.
+    for account in (
+        f"{TASKS_NAMESPACE}:{RELEASE}-airflow-worker-pods",
+        f"{TASKS_NAMESPACE}:{RELEASE}-spark-operator-spark",
+    ):
+        assert live[account][NAMESPACE] == {}, account
+        assert not [r for r in live[account][TASKS_NAMESPACE] if r.startswith("secrets")], account
