@@ -91,7 +91,7 @@ def test_variables_become_environment_of_every_airflow_pod_and_every_worker() ->
     maps = [d for d in docs if d["kind"] == "ConfigMap"]
     assert {(cm["metadata"]["namespace"], cm["metadata"]["name"]) for cm in maps} == {
         ("airyard", "test-airflow-variables"),
-        ("test-tasks", "test-airflow-variables"),
+        ("airyard-tasks", "test-airflow-variables"),
     }
     assert all(cm["data"] == {"AIRFLOW_VAR_MAX_POPULAR_PAGES": "5", "AIRFLOW_VAR_FLAG": "true"} for cm in maps)
 
@@ -122,9 +122,9 @@ def _rules(role: dict) -> dict[tuple[str, ...], set[str]]:
 def test_task_code_may_manage_pods_in_the_tasks_namespace_and_nothing_else() -> None:
     docs = render(CHART)
     account = find(docs, "ServiceAccount", "test-airflow-worker-pods")
-    assert account["metadata"]["namespace"] == "test-tasks"
+    assert account["metadata"]["namespace"] == "airyard-tasks"
     role = find(docs, "Role", "test-airflow-worker-pods")
-    assert role["metadata"]["namespace"] == "test-tasks"
+    assert role["metadata"]["namespace"] == "airyard-tasks"
     assert _rules(role) == {
         ("pods",): {"create", "get", "list", "watch", "delete", "patch"},
         ("pods/log",): {"get", "list"},
@@ -137,7 +137,7 @@ def test_task_code_may_manage_pods_in_the_tasks_namespace_and_nothing_else() -> 
         if d["kind"] == "RoleBinding" and any(s["name"] == "test-airflow-worker-pods" for s in d["subjects"])
     ]
     assert [(b["metadata"]["namespace"], b["roleRef"]["name"]) for b in bound] == [
-        ("test-tasks", "test-airflow-worker-pods")
+        ("airyard-tasks", "test-airflow-worker-pods")
     ]
 
 
@@ -146,20 +146,20 @@ def test_the_official_charts_components_get_their_pod_rights_in_the_tasks_namesp
     subjects = {
         d["roleRef"]["name"]: {(s["namespace"], s["name"]) for s in d["subjects"]}
         for d in docs
-        if d["kind"] == "RoleBinding" and d["metadata"]["namespace"] == "test-tasks"
+        if d["kind"] == "RoleBinding" and d["metadata"]["namespace"] == "airyard-tasks"
     }
     assert subjects["test-airflow-launcher"] == {("airyard", "test-scheduler"), ("airyard", "test-triggerer")}
     assert subjects["test-airflow-log-reader"] == {("airyard", "test-api-server")}
     assert subjects["test-airflow-cleaner"] == {("airyard", "test-cleanup")}
     assert _rules(find(docs, "Role", "test-airflow-cleaner")) == {("pods",): {"get", "list", "watch", "delete"}}
     namespace = find(docs, "Namespace")
-    assert namespace["metadata"]["name"] == "test-tasks"
+    assert namespace["metadata"]["name"] == "airyard-tasks"
     assert not [d for d in render(CHART, {"tasks": {"createNamespace": False}}) if d["kind"] == "Namespace"]
 
 
 def test_no_platform_credential_is_written_into_the_tasks_namespace() -> None:
     values = {"tasks": {"secrets": ["{{ .Release.Name }}-objectstore-user-weather"]}}
-    tasks = _secrets(values, release="test", namespace="test-tasks")
+    tasks = _secrets(values, release="test", namespace="airyard-tasks")
     assert set(tasks) == {"test-airflow-connections", "test-objectstore-user-weather"}
     assert tasks["test-objectstore-user-weather"]["copy"] == "test-objectstore-user-weather"
     assert all("generate" not in s for s in tasks.values())
@@ -168,7 +168,7 @@ def test_no_platform_credential_is_written_into_the_tasks_namespace() -> None:
     docs = render(CHART, values, release="test")
     (names,) = [
         r["resourceNames"]
-        for r in find_in(docs, "Role", "test-airflow-bootstrap-secrets", "test-tasks")["rules"]
+        for r in find_in(docs, "Role", "test-airflow-bootstrap-secrets", "airyard-tasks")["rules"]
         if "resourceNames" in r
     ]
     assert sorted(names) == ["test-airflow-connections", "test-objectstore-user-weather"]
@@ -177,7 +177,7 @@ def test_no_platform_credential_is_written_into_the_tasks_namespace() -> None:
 def test_pods_started_by_task_code_may_reference_only_the_secrets_kept_for_tasks() -> None:
     values = {"tasks": {"secrets": ["{{ .Release.Name }}-objectstore-user-weather"]}}
     docs = render(CHART, values, release="test")
-    policy = find(docs, "ValidatingAdmissionPolicy", "test-airflow-bootstrap-task-pods")
+    policy = find(docs, "ValidatingAdmissionPolicy", "airyard-tasks-pods")
     allowed = search("spec.variables[?name=='allowed'].expression | [0]", policy)
     assert set(json.loads(allowed.replace("'", '"'))) == {
         "test-airflow-connections",
@@ -187,11 +187,11 @@ def test_pods_started_by_task_code_may_reference_only_the_secrets_kept_for_tasks
     condition = policy["spec"]["matchConditions"][0]["expression"]
     assert "'test-airflow-worker-pods'" in condition
     assert "'test-spark-operator-spark'" in condition
-    assert "system:serviceaccount:test-tasks:" in condition
-    binding = find(docs, "ValidatingAdmissionPolicyBinding", "test-airflow-bootstrap-task-pods")
+    assert "system:serviceaccount:airyard-tasks:" in condition
+    binding = find(docs, "ValidatingAdmissionPolicyBinding", "airyard-tasks-pods")
     assert binding["spec"]["validationActions"] == ["Deny"]
     assert binding["spec"]["matchResources"]["namespaceSelector"]["matchLabels"] == {
-        "kubernetes.io/metadata.name": "test-tasks"
+        "kubernetes.io/metadata.name": "airyard-tasks"
     }
 
 

@@ -212,7 +212,7 @@ def test_non_admin_users_get_generated_passwords_set_before_the_server_starts(tm
     # The users are ensured (a stand-in python3 records it) before the server is exec'd.
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "python3").write_text(f'#!/bin/sh\n[ ! -e {tmp_path}/argv ] && echo before > {tmp_path}/ensured\n')
+    (bin_dir / "python3").write_text(f"#!/bin/sh\n[ ! -e {tmp_path}/argv ] && echo before > {tmp_path}/ensured\n")
     (bin_dir / "python3").chmod(0o755)
     run_start_script(c, tmp_path, {"BACKEND_STORE_URI": "postgresql://u:p@h/d"})
     assert (tmp_path / "ensured").read_text().strip() == "before"

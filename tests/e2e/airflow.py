@@ -15,7 +15,7 @@ from tests.e2e import kube
 NAMESPACE = "airyard"
 RELEASE = "airyard"
 #: Where task code runs: worker pods, the pods tasks start, SparkApplications.
-TASKS_NAMESPACE = f"{RELEASE}-tasks"
+TASKS_NAMESPACE = f"{NAMESPACE}-tasks"
 FINISHED = {"success", "failed"}
 
 

@@ -71,7 +71,7 @@ def fakes() -> Iterator[None]:
         namespace=NS,
     )
     kube.wait_pod_phase(FAKES, NS, {"Running"})
-    with kube.secret_keys(EXTERNAL, f"{REL}-tasks", CONNECTIONS):
+    with kube.secret_keys(EXTERNAL, f"{NS}-tasks", CONNECTIONS):
         yield
     kube.kubectl("delete", "pod,service,configmap", FAKES, "-n", NS, "--wait=false", check=False)
 

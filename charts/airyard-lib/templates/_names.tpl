@@ -48,9 +48,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{/*
 The namespace where task code runs: KubernetesExecutor worker pods, the pods tasks start and their
 SparkApplications. Nothing of the platform's lives there. global.tasks.namespace (templated),
-default "<release>-tasks".
+default "<release namespace>-tasks": one per installation, as a namespace holds one release.
 */}}
 {{- define "airyard.tasksNamespace" -}}
 {{- $tasks := ((.Values.global).tasks) | default dict -}}
-{{- tpl ($tasks.namespace | default "{{ .Release.Name }}-tasks") . -}}
+{{- tpl ($tasks.namespace | default "{{ .Release.Namespace }}-tasks") . -}}
 {{- end -}}
