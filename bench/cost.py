@@ -93,8 +93,8 @@ def image_sizes() -> dict[str, float]:
 
 
 def _busy_pods() -> list[str]:
-    """Task work in the platform namespace: KubernetesExecutor workers, task pods, Spark pods."""
-    pods = kube.get("pods", namespace=PLATFORM_NAMESPACE)["items"]
+    """Task work in the tasks namespace: KubernetesExecutor workers, task pods, Spark pods."""
+    pods = kube.get("pods", namespace=f"{PLATFORM_NAMESPACE}-tasks")["items"]
     busy = []
     for p in pods:
         labels = p["metadata"].get("labels", {})

@@ -148,9 +148,12 @@ def test_the_official_charts_components_get_their_pod_rights_in_the_tasks_namesp
         for d in docs
         if d["kind"] == "RoleBinding" and d["metadata"]["namespace"] == "airyard-tasks"
     }
-    assert subjects["test-airflow-launcher"] == {("airyard", "test-scheduler"), ("airyard", "test-triggerer")}
-    assert subjects["test-airflow-log-reader"] == {("airyard", "test-api-server")}
-    assert subjects["test-airflow-cleaner"] == {("airyard", "test-cleanup")}
+    assert subjects["test-airflow-launcher"] == {
+        ("airyard", "test-airflow-scheduler"),
+        ("airyard", "test-airflow-triggerer"),
+    }
+    assert subjects["test-airflow-log-reader"] == {("airyard", "test-airflow-api-server")}
+    assert subjects["test-airflow-cleaner"] == {("airyard", "test-airflow-cleanup")}
     assert _rules(find(docs, "Role", "test-airflow-cleaner")) == {("pods",): {"get", "list", "watch", "delete"}}
     namespace = find(docs, "Namespace")
     assert namespace["metadata"]["name"] == "airyard-tasks"

@@ -174,6 +174,17 @@ def test_submitters_may_submit_and_watch_sparkapplications_and_nothing_more() ->
     assert ("airyard", f"{FULL}-submit") not in roles(render(CHART))
 
 
+def test_job_namespaces_and_submitter_namespaces_may_be_templates() -> None:
+    namespace = "{{ .Release.Namespace }}-tasks"
+    values = {"spark": {"jobNamespaces": [namespace], "submitters": [{"name": "worker", "namespace": namespace}]}}
+    docs = render(CHART, values)
+    binding = find(docs, "RoleBinding", f"{FULL}-submit")
+    assert binding["metadata"]["namespace"] == "airyard-tasks"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "worker", "namespace": "airyard-tasks"}]
+    controller = find(docs, "Deployment", f"{FULL}-controller")
+    assert "--namespaces=airyard-tasks" in controller["spec"]["template"]["spec"]["containers"][0]["args"]
+
+
 def test_network_policies_open_only_probe_and_webhook_ports() -> None:
     docs = render(CHART)
     ports = {

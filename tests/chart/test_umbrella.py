@@ -136,6 +136,14 @@ def test_task_code_runs_in_the_tasks_namespace_and_the_platform_grants_no_pod_ri
         and any("pods" in r.get("resources", []) and {"create", "*"} & set(r["verbs"]) for r in d["rules"])
     ]
     assert platform_pod_rights == []
+    readers = [d["metadata"]["name"] for d in docs if d["kind"] == "Role" and "pods/log" in str(d["rules"])]
+    assert [n for n in readers if "log-reader" in n] == ["airyard-airflow-log-reader"], "only in the tasks namespace"
+    submit = next(
+        d for d in docs if d["kind"] == "RoleBinding" and d["metadata"]["name"] == "airyard-spark-operator-submit"
+    )
+    assert submit["subjects"] == [
+        {"kind": "ServiceAccount", "name": "airyard-airflow-worker-pods", "namespace": "airyard-tasks"}
+    ]
     spark = next(
         d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "airyard-spark-operator-controller"
     )

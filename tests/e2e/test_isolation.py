@@ -6,6 +6,8 @@ outcome, so a rule that stops refusing (or starts refusing what tasks need) fail
 
 from __future__ import annotations
 
+import re
+
 from tests.e2e import airflow, kube, rbac
 from tests.e2e.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
 
@@ -38,9 +40,13 @@ def test_a_task_is_refused_the_platform_and_keeps_what_it_needs() -> None:
     logins = [c for c in report if c.startswith("log into the metadata database")]
     assert logins, "the task holds no credential with a login: the probe tried nothing"
     assert all(report[c]["observed"] == "refused" for c in logins), logins
-    # Refusals by the API server, not by a missing object: RBAC's and the admission policy's words.
-    assert "403" in report["read a Secret of the platform namespace"]["detail"]
+    # Refused by the API server (RBAC, the admission policy) or the database's authentication, not
+    # by a missing object or a network error.
+    for check in MUST_BE_REFUSED:
+        assert report[check]["detail"].startswith("HTTP 403"), report[check]
     assert "kept for tasks" in report["create a pod in the tasks namespace that mounts a platform Secret"]["detail"]
+    for check in logins:
+        assert re.search("password authentication failed|permission denied for database", report[check]["detail"])
     assert run["state"] == "success", log[-3000:]
 
 
