@@ -11,6 +11,7 @@ import csv
 import io
 import ipaddress
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,25 @@ def parse_plain(text: str, comment_prefixes: tuple[str, ...] = ("#", "!", ";")) 
     return result
 
 
+def _csv_records(lines: list[tuple[int, str]], delimiter: str) -> Iterator[tuple[int, list[str] | str, str]]:
+    """(first feed line, row, text) of each CSV record, with the reason in place of the row when the
+    csv module refuses it (a field past its size limit): that record is rejected, not the feed."""
+    reader = csv.reader(io.StringIO("\n".join(line for _, line in lines)), delimiter=delimiter)
+    done = 0  # physical lines read: a quoted field can span lines
+    while done < len(lines):
+        row: list[str] | str
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            row = f"unreadable CSV row: {exc}"
+        # Never seen, but a reader that consumed no line would loop forever: the rest is then this one record.
+        end = reader.line_num if reader.line_num > done else len(lines)
+        yield lines[done][0], row, "\n".join(line for _, line in lines[done:end])
+        done = end
+
+
 def parse_csv(
     text: str, column: str | int, *, header: bool = True, comment: str = "#", delimiter: str = ","
 ) -> ParseResult:
@@ -87,12 +107,13 @@ def parse_csv(
     lines = [
         (n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.startswith(comment)
     ]
-    reader = csv.reader(io.StringIO("\n".join(line for _, line in lines)), delimiter=delimiter)
-    rows = list(zip((n for n, _ in lines), reader, strict=False))
+    rows = list(_csv_records(lines, delimiter))
     index: int
     if header:
         if not rows:
             raise FeedError("CSV feed without a header row")
+        if isinstance(rows[0][1], str):
+            raise FeedError(f"CSV header: {rows[0][1]}")
         names = [name.strip() for name in rows[0][1]]
         rows = rows[1:]
         if isinstance(column, int):
@@ -105,12 +126,15 @@ def parse_csv(
         if not isinstance(column, int):
             raise FeedError("a CSV feed without a header needs a column index")
         index = column
-    for number, row in rows:
-        if len(row) <= index:
+    for number, row, raw in rows:
+        if isinstance(row, str):
+            result.entries += 1
+            result.rejects.append(Reject(number, raw[:500], row))
+        elif len(row) <= index:
             result.entries += 1
             result.rejects.append(Reject(number, delimiter.join(row)[:500], f"{len(row)} columns, expected > {index}"))
-            continue
-        result.add(number, row[index], seen, original=delimiter.join(row))
+        else:
+            result.add(number, row[index], seen, original=delimiter.join(row))
     return result
 
 
@@ -129,7 +153,7 @@ def parse_json(text: str, *, path: str = "", field_name: str | None = None) -> P
     """
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested deeper than Python recurses
         raise FeedError(f"not JSON: {exc}") from None
     items = _walk(doc, path)
     if not isinstance(items, list):

@@ -82,9 +82,9 @@ class Extractor:
         if len(self.reasons) < 20:
             self.reasons.append(f"{source}: {reason}")
         ident = raw.get("id") if isinstance(raw, dict) else None
-        self.publisher.send(
-            TOPIC_DEADLETTER, f"{source}:{ident}", records.dead_letter(source, reason, raw, self.run_id)
-        )
+        # Whatever the id is (a lone surrogate, a huge object), the key must encode and stay small.
+        key = f"{source}:{str(ident)[:200]}".encode("utf-8", "backslashreplace").decode()
+        self.publisher.send(TOPIC_DEADLETTER, key, records.dead_letter(source, reason, raw, self.run_id))
 
     def publish(self, kind: str, source: str, data: dict[str, Any]) -> None:
         topic = {"movie": TOPIC_MOVIES, "person": TOPIC_PEOPLE, "review": TOPIC_REVIEWS}[kind]
@@ -94,7 +94,7 @@ class Extractor:
     def each(self, kind: str, source: str, items: Iterable[Any], check: Callable[[Any], dict[str, Any]]) -> None:
         for raw in items:
             try:
-                data = check(raw)
+                data = records.fitting(check(raw))
             except records.InvalidRecord as exc:
                 self.dead(source, str(exc), raw)
                 continue

@@ -38,27 +38,52 @@ def fetch_json(url: str, attempts: int = 3, timeout: float = 30) -> dict[str, An
     raise AssertionError("unreachable")
 
 
+class NotAScoreboard(ValueError):
+    """The answer as a whole is not a scoreboard: the source is broken, not one game."""
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A nested part of an event, or {} when the feed put something else there: the fields it should
+    hold are then missing, and validation quarantines the game saying which."""
+    return value if isinstance(value, dict) else {}
+
+
+def _first(value: Any) -> dict[str, Any]:
+    return _object(value[0]) if isinstance(value, list) and value else {}
+
+
+def _game_id(event: dict[str, Any]) -> Any:
+    """ESPN's id as text; anything but text or a number is kept as it is for validation to refuse."""
+    value = event.get("id")
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 def parse_scoreboard(league: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
     """One flat record per event. Nothing is dropped here: validation decides, and quarantines."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("events", []), list):
+        raise NotAScoreboard(f"{league} scoreboard is not an object with a list of events")
     records: list[dict[str, Any]] = []
-    for event in doc.get("events", []):
-        competition = (event.get("competitions") or [{}])[0]
+    for item in doc.get("events", []):
+        event = _object(item)
+        competition = _first(event.get("competitions"))
         sides: dict[str, dict[str, Any]] = {}
-        for competitor in competition.get("competitors", []):
+        competitors = competition.get("competitors")
+        for competitor in competitors if isinstance(competitors, list) else []:
+            competitor = _object(competitor)
             sides[str(competitor.get("homeAway"))] = competitor
         home, away = sides.get("home", {}), sides.get("away", {})
-        status = (event.get("status") or {}).get("type") or {}
+        status = _object(_object(event.get("status")).get("type"))
         records.append(
             {
                 "league": league,
-                "game_id": str(event.get("id", "")),
+                "game_id": _game_id(event),
                 "game_date": event.get("date"),
-                "season": (event.get("season") or {}).get("year"),
-                "home_team": (home.get("team") or {}).get("abbreviation"),
-                "away_team": (away.get("team") or {}).get("abbreviation"),
+                "season": _object(event.get("season")).get("year"),
+                "home_team": _object(home.get("team")).get("abbreviation"),
+                "away_team": _object(away.get("team")).get("abbreviation"),
                 "home_score": home.get("score"),
                 "away_score": away.get("score"),
-                "completed": bool(status.get("completed", False)),
+                "completed": status.get("completed") is True,  # bool("false") would be True
             }
         )
     return records

@@ -6,6 +6,7 @@ Works on any DB-API connection with %s parameters (psycopg2 from PostgresHook, p
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 DDL = """
@@ -43,6 +44,36 @@ ON CONFLICT (league, game_id) DO UPDATE SET
 """
 
 
+def _text(value: str) -> str:
+    """Text PostgreSQL stores: no NUL (text and jsonb refuse it), lone surrogates escaped."""
+    return value.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode()
+
+
+def _storable(value: Any) -> Any:
+    """A quarantined value as jsonb takes it: NaN and infinities (json.dumps writes bare NaN) become text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, dict):
+        return {_text(str(k)): _storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_storable(v) for v in value]
+    return value
+
+
+def _column(value: Any) -> str | None:
+    return None if value is None else _text(value if isinstance(value, str) else json.dumps(_storable(value)))
+
+
+def quarantine_row(rejected: dict[str, Any], run_id: str) -> tuple[str | None, str | None, str, str, str]:
+    """(league, game_id, reason, record, run_id) of a rejected record: whatever it holds, the insert
+    must not fail, since a failed insert would roll back the whole load."""
+    record = {k: v for k, v in rejected.items() if k != "reason"}
+    doc = json.dumps(_storable(record), default=str, allow_nan=False)
+    return _column(rejected.get("league")), _column(rejected.get("game_id")), _text(rejected["reason"]), doc, run_id
+
+
 def load(conn: Any, valid: list[dict[str, Any]], rejected: list[dict[str, Any]], run_id: str = "") -> dict[str, int]:
     """Upsert valid games (re-runs are idempotent) and quarantine rejects with their reason, in one transaction."""
     with conn.cursor() as cur:
@@ -62,10 +93,9 @@ def load(conn: Any, valid: list[dict[str, Any]], rejected: list[dict[str, Any]],
                 ),
             )
         for r in rejected:
-            record = {k: v for k, v in r.items() if k != "reason"}
             cur.execute(
                 "INSERT INTO sports.quarantine (league, game_id, reason, record, run_id) VALUES (%s, %s, %s, %s, %s)",
-                (r.get("league"), r.get("game_id"), r["reason"], json.dumps(record, default=str), run_id),
+                quarantine_row(r, run_id),
             )
     conn.commit()
     return {"loaded": len(valid), "quarantined": len(rejected)}

@@ -28,6 +28,22 @@ from airyard import envconn
 
 PREFERENCES = "user_preferences"
 API_CONN_ID = "weather_api"
+#: Longer than any city name in use: a much longer one would make an object key past S3's 1024 bytes.
+MAX_CITY = 100
+
+
+class InvalidPreference(ValueError):
+    """A preference's location cannot be asked for; the message is the reason it is set aside."""
+
+
+class InvalidResponse(ValueError):
+    """The API's answer for one location is not its JSON: that location failed, the others go on."""
+
+
+def _show(value: Any) -> str:
+    """A value in a reason, cut short (and JSON-safe whatever the database held there)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 @dataclass(frozen=True, order=True)
@@ -41,6 +57,10 @@ class Location:
     def slug(self) -> str:
         if self.city:
             ascii_city = unicodedata.normalize("NFKD", self.city).encode("ascii", "ignore").decode()
+            if not any(c.isalnum() for c in ascii_city):
+                # A script ASCII cannot spell (東京, Москва): without this every such city of a
+                # country would share one object key and overwrite the others.
+                ascii_city = self.city.lower().encode("punycode").decode()
             return re.sub(r"[^a-z0-9]+", "-", f"{ascii_city}-{self.country}".lower()).strip("-")
         return f"lat{self.lat:+.3f}_lon{self.lon:+.3f}".replace("+", "p").replace("-", "m").replace(".", "_")
 
@@ -50,18 +70,72 @@ class Location:
         return {"lat": str(self.lat), "lon": str(self.lon)}
 
 
-def locations(collection: Any) -> list[Location]:
-    """Distinct locations of all users' preferences: {"location": {"city", "country"} or {"lat", "lon"}}."""
+def _text(loc: dict[str, Any], field: str) -> str:
+    value = loc.get(field)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidPreference(f"location.{field} must be text, got {_show(value)}")
+    return value.strip()
+
+
+def _coordinate(loc: dict[str, Any], field: str, limit: float) -> float:
+    value = loc.get(field)
+    try:
+        # Numbers, and numeric text as before; bool is an int to float(), but true is no coordinate.
+        number = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
+    except (ValueError, OverflowError):
+        number = None
+    if number is None or not -limit <= number <= limit:  # NaN is refused here too
+        raise InvalidPreference(f"location.{field} must be a number in [-{limit:g}, {limit:g}], got {_show(value)}")
+    return round(number, 3)
+
+
+def preference_location(doc: Any) -> Location:
+    """The location of one preference: {"city", "country"} or {"lat", "lon"}; InvalidPreference otherwise."""
+    loc = doc.get("location") if isinstance(doc, dict) else None
+    if not isinstance(loc, dict):
+        raise InvalidPreference(f"location must be an object, got {_show(loc)}")
+    city = _text(loc, "city")
+    if city:
+        if len(city) > MAX_CITY:
+            raise InvalidPreference(f"location.city longer than {MAX_CITY} characters")
+        if not any(c.isalnum() for c in city):
+            raise InvalidPreference(f"location.city has no letter or digit: {_show(city)}")
+        return Location(city=city.title(), country=_text(loc, "country").upper())
+    if loc.get("lat") is None and loc.get("lon") is None:
+        raise InvalidPreference("location has neither a city nor lat and lon")
+    return Location(lat=_coordinate(loc, "lat", 90), lon=_coordinate(loc, "lon", 180))
+
+
+def preferences(collection: Any) -> tuple[list[Location], list[dict[str, str]]]:
+    """Distinct locations of all users' preferences, and the preferences set aside with the reason."""
     found: set[Location] = set()
-    for doc in collection.find({"location": {"$exists": True}}, {"location": 1, "_id": 0}):
-        loc = doc.get("location") or {}
-        if loc.get("city"):
-            found.add(
-                Location(city=str(loc["city"]).strip().title(), country=str(loc.get("country", "")).strip().upper())
-            )
-        elif loc.get("lat") is not None and loc.get("lon") is not None:
-            found.add(Location(lat=round(float(loc["lat"]), 3), lon=round(float(loc["lon"]), 3)))
-    return sorted(found)
+    rejected: list[dict[str, str]] = []
+    for doc in collection.find({"location": {"$exists": True}}, {"location": 1, "user_id": 1, "_id": 0}):
+        try:
+            found.add(preference_location(doc))
+        except InvalidPreference as exc:
+            user = doc.get("user_id") if isinstance(doc, dict) else None
+            rejected.append({"user_id": user[:80] if isinstance(user, str) else _show(user), "reason": str(exc)})
+    return sorted(found), rejected
+
+
+def locations(collection: Any) -> list[Location]:
+    return preferences(collection)[0]
+
+
+def check_response(body: bytes) -> bytes:
+    """The body if it is the API's JSON object with cod 200 (what lands, as received); InvalidResponse otherwise."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # ValueError: not JSON, or not UTF-8 (bad encoding)
+        raise InvalidResponse(f"not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise InvalidResponse(f"not a JSON object: {type(doc).__name__}")
+    if str(doc.get("cod")) != "200":
+        raise InvalidResponse(f"API answered cod={_show(doc.get('cod'))}: {_show(doc.get('message'))}")
+    return body
 
 
 def fetch_current(base_url: str, appid: str, location: Location, units: str, timeout: float = 20) -> bytes:
@@ -69,10 +143,7 @@ def fetch_current(base_url: str, appid: str, location: Location, units: str, tim
     url = f"{base_url.rstrip('/')}/data/2.5/weather?{urllib.parse.urlencode(params)}"
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         body = resp.read()
-    doc = json.loads(body)  # refuse to land what is not the API's JSON
-    if str(doc.get("cod")) != "200":
-        raise ValueError(f"API answered cod={doc.get('cod')}: {doc.get('message')}")
-    return body
+    return check_response(body)  # refuse to land what is not the API's JSON
 
 
 def object_key(date: str, hour: int, location: Location) -> str:
@@ -85,7 +156,9 @@ def run(
     appid = api.password or str(api.extra.get("appid", ""))
     landed: list[str] = []
     failed: dict[str, str] = {}
-    wanted = locations(collection)
+    wanted, rejected = preferences(collection)
+    for reject in rejected:
+        print(f"preference of user {reject['user_id']}: SET ASIDE {reject['reason']}", file=sys.stderr)
     for location in wanted:
         key = object_key(date, hour, location)
         try:
@@ -97,7 +170,7 @@ def run(
         s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
         landed.append(key)
         print(f"{location.slug}: s3://{bucket}/{key} ({len(body)} bytes)")
-    return {"locations": len(wanted), "landed": landed, "failed": failed}
+    return {"locations": len(wanted), "landed": landed, "failed": failed, "rejected_preferences": rejected}
 
 
 def main(argv: list[str] | None = None) -> int:

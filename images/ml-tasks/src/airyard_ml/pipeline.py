@@ -21,12 +21,10 @@ from sklearn.preprocessing import StandardScaler
 
 from airyard_ml import common, registry
 from airyard_ml.preprocess import MODEL_FEATURES, transform
-from airyard_ml.schema import FEATURES, LABEL, ML_DDL
+from airyard_ml.schema import FEATURES, LABEL, ML_DDL, quarantine_json, row_problem
 
 MODEL = os.environ.get("ML_MODEL_NAME", "ml_pipeline_model")
 EXPERIMENT = "ml-pipeline"
-#: Largest plausible magnitude of a (standardised) feature; beyond it a row is a data error.
-FEATURE_LIMIT = 50.0
 DVC_PROJECT = Path(__file__).parent / "dvc_project"
 
 
@@ -45,19 +43,7 @@ def observations(batches: list[str]) -> pd.DataFrame:
 
 def problems(frame: pd.DataFrame) -> pd.Series:
     """The reason each row is unusable, or None."""
-
-    def why(row: pd.Series) -> str | None:
-        missing = [c for c in (*FEATURES, LABEL) if pd.isna(row[c])]
-        if missing:
-            return f"missing {', '.join(missing)}"
-        if row[LABEL] not in (0, 1):
-            return f"label {row[LABEL]} not in {{0, 1}}"
-        out = [c for c in FEATURES if abs(float(row[c])) > FEATURE_LIMIT]
-        if out:
-            return f"{', '.join(out)} beyond +-{FEATURE_LIMIT:g}"
-        return None
-
-    return frame.apply(why, axis=1) if len(frame) else pd.Series(dtype=object)
+    return frame.apply(row_problem, axis=1) if len(frame) else pd.Series(dtype=object)
 
 
 def validate(batches: list[str], min_valid_fraction: float = 0.8) -> dict[str, Any]:
@@ -70,10 +56,9 @@ def validate(batches: list[str], min_valid_fraction: float = 0.8) -> dict[str, A
     bad = frame[reasons.notna()]
     with common.connect() as conn, conn.cursor() as cur:
         for (_, row), reason in zip(bad.iterrows(), reasons[reasons.notna()], strict=True):
-            record = {k: (None if pd.isna(v) else v) for k, v in row.items()}
             cur.execute(
                 "INSERT INTO ml.quarantine (source, batch, reason, record) VALUES ('ml.observations', %s, %s, %s)",
-                (row["batch"], reason, json.dumps(record, default=str)),
+                (row["batch"], reason, quarantine_json(row)),
             )
             cur.execute("DELETE FROM ml.observations WHERE id = %s", (int(row["id"]),))
         for batch in batches:

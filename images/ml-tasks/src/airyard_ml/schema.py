@@ -3,8 +3,16 @@ loaders import it without the model stack)."""
 
 from __future__ import annotations
 
+import json
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
 FEATURES = ("home_form", "away_form", "rest_diff", "travel_km")
 LABEL = "label"
+#: Largest plausible magnitude of a (standardised) feature; beyond it a row is a data error.
+FEATURE_LIMIT = 50.0
 
 ML_DDL = """
 CREATE SCHEMA IF NOT EXISTS ml;
@@ -54,3 +62,50 @@ CREATE TABLE IF NOT EXISTS sports.features (
     PRIMARY KEY (league, game_id)
 );
 """
+
+
+def _number(value: Any) -> bool:
+    """A real number (numpy's too, which pandas hands out), bool excluded."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _missing(value: Any) -> bool:
+    """None, or NaN: how pandas shows a NULL of a float column."""
+    return value is None or (_number(value) and value != value)  # not math.isnan: it overflows on a huge int
+
+
+def row_problem(row: Mapping[str, Any]) -> str | None:
+    """The reason an observation is unusable, or None. Standard library only, so that the unit tests
+    exercise it without the model stack; the pipeline applies it to each row of a DataFrame."""
+    missing = [c for c in (*FEATURES, LABEL) if _missing(row.get(c))]
+    if missing:
+        return f"missing {', '.join(missing)}"
+    label = row[LABEL]
+    if not _number(label) or label not in (0, 1):
+        return f"label {str(label)[:80]} not in {{0, 1}}"
+    wrong = [c for c in FEATURES if not _number(row[c])]
+    if wrong:
+        return f"{', '.join(wrong)} not a number"
+    # abs() without float(): an integer past float's range compares fine, float() of it overflows.
+    out = [c for c in FEATURES if abs(row[c]) > FEATURE_LIMIT]
+    if out:
+        return f"{', '.join(out)} beyond +-{FEATURE_LIMIT:g}"
+    return None
+
+
+def _storable(value: Any) -> Any:
+    if _missing(value):
+        return None
+    if isinstance(value, float) and math.isinf(value):
+        return str(value)  # double precision holds infinities, JSON and jsonb do not
+    if isinstance(value, dict):
+        return {k: _storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_storable(v) for v in value]
+    return value
+
+
+def quarantine_json(row: Mapping[str, Any]) -> str:
+    """A quarantined row as ml.quarantine's jsonb takes it: whatever the row holds, the insert must
+    not fail, since a failed insert fails the whole validation."""
+    return json.dumps({k: _storable(v) for k, v in row.items()}, default=str, allow_nan=False)
