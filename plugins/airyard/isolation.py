@@ -110,6 +110,38 @@ def _pg_login(login: str, password: str, dbname: str) -> str:
         return f"logged into {dbname} as {conn.info.user}"
 
 
+class Refused(Exception):
+    """A service answered with a refusal (its status and words are the message)."""
+
+
+def _mlflow_create_user(conn: envconn.EnvConnection) -> str:
+    """MLflow's user management with the task's MLflow credentials (an admin-only API)."""
+    import uuid
+
+    import requests
+
+    body = {"username": f"isolation-probe-{uuid.uuid4().hex[:8]}", "password": uuid.uuid4().hex}
+    resp = requests.post(
+        f"{conn.host.rstrip('/')}/api/2.0/mlflow/users/create", json=body, auth=(conn.login, conn.password), timeout=30
+    )
+    if resp.status_code in (401, 403):
+        raise Refused(f"HTTP {resp.status_code}: {resp.text.strip()[:200]}")
+    return f"HTTP {resp.status_code}: created {body['username']}"
+
+
+def _list_bucket(conn: envconn.EnvConnection, bucket: str) -> str:
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=conn.extra["endpoint_url"],
+        region_name=conn.extra.get("region_name"),
+        aws_access_key_id=conn.login,
+        aws_secret_access_key=conn.password,
+    )
+    return f"{s3.list_objects_v2(Bucket=bucket, MaxKeys=1).get('KeyCount', 0)} objects listed"
+
+
 def probe() -> list[Outcome]:
     """Every check, in the order README lists them."""
     from kubernetes import client, config
@@ -155,6 +187,18 @@ def probe() -> list[Outcome]:
             lambda login=login, password=password: _pg_login(login, password, "airflow"),
         )
         for conn_id, login, password in held
+    ]
+    mlflow, store = envconn.get("mlflow_tracking"), envconn.get("objectstore_domains")
+    outcomes += [
+        _attempt("call MLflow's user-management API", REFUSED, lambda: _mlflow_create_user(mlflow)),
+        _attempt(
+            "read another pipeline's bucket (lake, as objectstore_domains)",
+            REFUSED,
+            lambda: _list_bucket(store, "lake"),
+        ),
+        _attempt(
+            "read its own bucket (domains, as objectstore_domains)", ALLOWED, lambda: _list_bucket(store, "domains")
+        ),
     ]
     outcomes.append(
         _attempt(
