@@ -499,7 +499,7 @@ def malformed_tmdb() -> Iterator[set[str]]:
         namespace=NS,
     )
     kube.wait_pod_phase(FAKE_TMDB, NS, {"Running"}, timeout=120)
-    conn = {"conn_type": "http", "host": f"http://{FAKE_TMDB}:8080", "password": "test-key"}
+    conn = {"conn_type": "http", "host": f"http://{FAKE_TMDB}.{NS}.svc:8080", "password": "test-key"}
     try:
         with kube.secret_keys(EXTERNAL, airflow.TASKS_NAMESPACE, {"AIRFLOW_CONN_TMDB_DEFAULT": json.dumps(conn)}):
             yield valid

@@ -169,7 +169,9 @@ def connections(fake_sports_api: str) -> Iterator[None]:
     """External connections, the way users add them: keys of airyard-airflow-external-connections."""
     values = {
         "AIRFLOW_CONN_SPORTS_API": json.dumps({"conn_type": "http", "host": fake_sports_api}),
-        "AIRFLOW_CONN_BACKEND_API": json.dumps({"conn_type": "http", "host": f"http://{REL}-model-serving:8000"}),
+        "AIRFLOW_CONN_BACKEND_API": json.dumps(
+            {"conn_type": "http", "host": f"http://{REL}-model-serving.{NS}.svc:8000"}
+        ),
     }
     with kube.secret_keys(f"{REL}-airflow-external-connections", airflow.TASKS_NAMESPACE, values):
         yield

@@ -33,17 +33,22 @@ KAFKA_ENV = [
     }
 ]
 CLIENT_LABELS = {f"{REL}-mongodb-client": "true", f"{REL}-kafka-client": "true"}
+# The fakes run in the platform namespace; tasks reach them from the tasks namespace by full name.
 EXTERNAL = {
-    "AIRFLOW_CONN_TMDB_DEFAULT": {"conn_type": "http", "host": "http://movies-e2e-tmdb:8080", "password": "test-key"},
+    "AIRFLOW_CONN_TMDB_DEFAULT": {
+        "conn_type": "http",
+        "host": f"http://movies-e2e-tmdb.{NS}.svc:8080",
+        "password": "test-key",
+    },
     "AIRFLOW_CONN_SMTP_DEFAULT": {
         "conn_type": "smtp",
-        "host": "movies-e2e-smtp",
+        "host": f"movies-e2e-smtp.{NS}.svc",
         "port": 2525,
         "extra": {"from_email": "airyard@example.org", "to": "oncall@example.org"},
     },
     "AIRFLOW_CONN_SLACK_WEBHOOK": {
         "conn_type": "slackwebhook",
-        "host": "http://movies-e2e-webhook:8080/services",
+        "host": f"http://movies-e2e-webhook.{NS}.svc:8080/services",
         "password": "T0/B0/e2e",
     },
 }

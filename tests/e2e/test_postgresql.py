@@ -162,7 +162,13 @@ def test_network_policy_admits_only_declared_clients(namespace: str) -> None:
     (rule,) = policy["spec"]["ingress"]
     assert rule["ports"] == [{"port": 5432, "protocol": "TCP"}]
     assert {"podSelector": {"matchLabels": CLIENT_LABEL}} in rule["from"]
-    assert all("ipBlock" not in peer and "namespaceSelector" not in peer for peer in rule["from"]), json.dumps(rule)
+    # Client pods of the installation's tasks namespace, and no other namespace or address.
+    tasks = {"kubernetes.io/metadata.name": f"{namespace}-tasks"}
+    assert {"namespaceSelector": {"matchLabels": tasks}, "podSelector": {"matchLabels": CLIENT_LABEL}} in rule["from"]
+    assert all(
+        "ipBlock" not in peer and peer.get("namespaceSelector", {"matchLabels": tasks}) == {"matchLabels": tasks}
+        for peer in rule["from"]
+    ), json.dumps(rule)
 
 
 def test_existing_superuser_secret_is_the_source_of_truth(namespace: str) -> None:
