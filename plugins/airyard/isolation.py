@@ -41,7 +41,9 @@ def _attempt(check: str, expected: str, action: Callable[[], str]) -> Outcome:
 
 
 def _refusal(exc: Exception) -> str:
-    """The Kubernetes API's status and message, or the exception's first line."""
+    """The Kubernetes API's status and message, a service's refusal as it came, or the exception's first line."""
+    if isinstance(exc, Refused):
+        return str(exc)[:500]
     status, body = getattr(exc, "status", None), getattr(exc, "body", None)
     if status and body:
         try:

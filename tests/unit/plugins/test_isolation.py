@@ -48,3 +48,11 @@ def test_the_platform_namespace_is_read_from_the_execution_api_address(
     monkeypatch.setenv("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", url)
     monkeypatch.setenv("AIRYARD_NAMESPACE", "fallback")
     assert cluster.platform_namespace() == namespace
+
+
+def test_a_services_refusal_keeps_its_status_first() -> None:
+    def mlflow_says_no() -> str:
+        raise isolation.Refused("HTTP 403: Permission denied")
+
+    outcome = isolation._attempt("manage users", isolation.REFUSED, mlflow_says_no)
+    assert outcome.detail == "HTTP 403: Permission denied"
