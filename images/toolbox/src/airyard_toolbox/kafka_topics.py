@@ -133,6 +133,20 @@ def describe(admin: AdminClient, names: list[str]) -> dict[str, Existing]:
     }
 
 
+def _await_partitions(admin: AdminClient, wanted: dict[str, int], timeout: float) -> None:
+    """create_partitions returns once the controller has committed the change; the brokers serve
+    the new count a moment later. Wait for it, so that what reads the topics next sees it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        topics = admin.list_topics(timeout=30).topics
+        short = {n: len(topics[n].partitions) for n, count in wanted.items() if len(topics[n].partitions) < count}
+        if not short:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"partitions not visible after {timeout} s: {short} (wanted {wanted})")
+        time.sleep(0.5)
+
+
 def apply(admin: AdminClient, changes: Plan, timeout: float = 60) -> None:
     if changes.create:
         new = [NewTopic(t.name, t.partitions, t.replication_factor, config=t.config) for t in changes.create]
@@ -147,6 +161,7 @@ def apply(admin: AdminClient, changes: Plan, timeout: float = 60) -> None:
                 print(f"topic {name}: exists, kept")
     if changes.grow:
         _wait(admin.create_partitions([NewPartitions(n, c) for n, c in changes.grow.items()]))
+        _await_partitions(admin, changes.grow, timeout)
         for name, count in changes.grow.items():
             print(f"topic {name}: grown to {count} partitions")
     for name, config in changes.set_config.items():
