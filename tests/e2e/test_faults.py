@@ -228,7 +228,7 @@ def test_worker_pod_killed() -> None:
         run_id = start_check(af, sleep_seconds=60)
         pod = worker_pod(run_id)
         assert pod
-        kube.kubectl("delete", "pod", "-n", NS, pod, "--grace-period=0", "--force", "--wait=false")
+        kube.kubectl("delete", "pod", "-n", airflow.TASKS_NAMESPACE, pod, "--grace-period=0", "--force", "--wait=false")
         assert_check_succeeded(af, run_id, timeout=900)
         history = tries(af, run_id, WORKER_TASK)
     assert [(t["try_number"], t["state"]) for t in history] == [(1, "failed"), (2, "success")], history
