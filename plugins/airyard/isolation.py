@@ -50,7 +50,8 @@ def _refusal(exc: Exception) -> str:
             return f"HTTP {status}: {json.loads(body).get('message', body)}"[:500]
         except (TypeError, ValueError):
             return f"HTTP {status}: {body}"[:500]
-    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"[:500]
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first_line}"[:500]
 
 
 def _exec(core: Any, pod: str, namespace: str) -> str:
@@ -104,10 +105,9 @@ def held_credentials(environ: dict[str, str] | None = None) -> Iterator[tuple[st
             yield conn_id, conn.login, conn.password
 
 
-def _pg_login(login: str, password: str, dbname: str) -> str:
+def _pg_login(host: str, login: str, password: str, dbname: str) -> str:
     import psycopg
 
-    host = f"{cluster.release()}-postgresql.{cluster.platform_namespace()}.svc"
     with psycopg.connect(host=host, dbname=dbname, user=login, password=password, connect_timeout=10) as conn:
         return f"logged into {dbname} as {conn.info.user}"
 
@@ -182,11 +182,13 @@ def probe() -> list[Outcome]:
         ),
     ]
     held = list(held_credentials())
+    # The database server as the task's own connection names it, not a host re-derived here.
+    own_db = envconn.get("postgres_mlsp")
     outcomes += [
         _attempt(
             f"log into the metadata database with {conn_id}'s credentials",
             REFUSED,
-            lambda login=login, password=password: _pg_login(login, password, "airflow"),
+            lambda login=login, password=password: _pg_login(own_db.host, login, password, "airflow"),
         )
         for conn_id, login, password in held
     ]
@@ -206,7 +208,7 @@ def probe() -> list[Outcome]:
         _attempt(
             "log into its own database (postgres_mlsp)",
             ALLOWED,
-            lambda: _pg_login(*next((lg, pw) for c, lg, pw in held if c == "postgres_mlsp"), "mlsp"),
+            lambda: _pg_login(own_db.host, own_db.login, own_db.password, own_db.schema),
         )
     )
     return outcomes
