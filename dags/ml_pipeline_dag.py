@@ -20,6 +20,7 @@ import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, get_current_context, task
+from airyard import services
 from airyard.operators.ml_step import MLStepOperator
 
 with DAG(
@@ -32,7 +33,7 @@ with DAG(
     default_args={"owner": "airyard", "retries": 1, "retry_delay": timedelta(minutes=1)},
 ):
 
-    @task.short_circuit
+    @task.short_circuit(executor_config=services.executor_config("postgresql:mlsp"))
     def check_new_data() -> list[str]:
         """Batches not processed yet (or conf["batches"]); an empty list skips the run."""
         from airyard.ml_data import new_batches

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-#: Services whose NetworkPolicies admit pods carrying "<release>-<service>-client: true".
-SERVICES = ("postgresql", "redis", "kafka", "mongodb", "objectstore", "mlflow")
 #: Mounted into every pod with a service account token (worker pods need one for their task pods).
 NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
@@ -41,11 +39,6 @@ def platform_namespace() -> str:
 def image(name: str) -> str:
     """The reference of a platform image built from images/<name>/."""
     return f"airyard/{name}:{os.environ.get('AIRYARD_IMAGE_TAG', '0.1.0')}"
-
-
-def client_labels(services: tuple[str, ...] = SERVICES) -> dict[str, str]:
-    """Labels that let a pod through the NetworkPolicies of the given services."""
-    return {f"{release()}-{service}-client": "true" for service in services}
 
 
 def spark_pod_security(uid: int = 185) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from airyard import cluster, envconn
+from airyard import cluster, envconn, services
 
 REFUSED, ALLOWED = "refused", "allowed"
 
@@ -144,6 +144,11 @@ def _list_bucket(conn: envconn.EnvConnection, bucket: str) -> str:
     return f"{s3.list_objects_v2(Bucket=bucket, MaxKeys=1).get('KeyCount', 0)} objects listed"
 
 
+#: What the probe's task declares: the services of a pipeline (airyard.services).
+SERVICES = ("postgresql:mlsp", "mlflow", "objectstore:domains", "kafka")
+OWN_STORE = "objectstore:domains"
+
+
 def probe() -> list[Outcome]:
     """Every check, in the order README lists them."""
     from kubernetes import client, config
@@ -176,9 +181,14 @@ def probe() -> list[Outcome]:
             create_pod(tasks, secret=f"{rel}-airflow-fernet-key"),
         ),
         _attempt(
-            "create a pod in the tasks namespace with the task's own connections",
+            "create a pod in the tasks namespace with a connection it declared",
             ALLOWED,
-            create_pod(tasks, secret=f"{rel}-airflow-connections"),
+            create_pod(tasks, secret=services.resolve([OWN_STORE])[0].secret),
+        ),
+        _attempt(
+            "use a service it did not declare (mongodb:movies)",
+            REFUSED,
+            lambda: envconn.mongo_uri(envconn.get("mongo_default")) and "connection mongo_default is set",
         ),
     ]
     held = list(held_credentials())

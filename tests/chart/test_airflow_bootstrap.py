@@ -28,7 +28,7 @@ def test_airflow_secrets_are_generated_once_under_the_names_the_overlay_referenc
     }
 
 
-CONNECTIONS = {"connections": {"mlflowUser": "ml", "objectstoreUsers": ["domains"]}}
+CONNECTIONS = {"connections": {"mlflowUser": "ml", "objectstoreUsers": ["domains"], "mongoUsers": ["weather"]}}
 
 
 def test_platform_connections_come_from_the_service_charts_secrets() -> None:
@@ -40,6 +40,7 @@ def test_platform_connections_come_from_the_service_charts_secrets() -> None:
         "AIRFLOW_CONN_REDIS_DEFAULT",
         "AIRFLOW_CONN_KAFKA_DEFAULT",
         "AIRFLOW_CONN_MONGO_DEFAULT",
+        "AIRFLOW_CONN_MONGO_WEATHER",
         "AIRFLOW_CONN_OBJECTSTORE_DOMAINS",
         "AIRFLOW_CONN_AIRYARD_LOGS",
         "AIRFLOW_CONN_MLFLOW_TRACKING",
@@ -54,15 +55,21 @@ def test_platform_connections_come_from_the_service_charts_secrets() -> None:
         "password": "{pg_mlsp_password}",
         "schema": "mlsp",
     }
-    assert conn["from"]["pg_mlsp_password"] == "airyard-postgresql-mlsp/password"
-    assert conn["from"]["kafka_bootstrap"] == "airyard-kafka-connection/bootstrap-servers"
-    # Scoped identities only: bucket-limited object store users, a non-admin MLflow user.
-    assert conn["from"]["s3_airflow_access_key"] == "airyard-objectstore-user-airflow/access-key"
-    assert conn["from"]["s3_domains_secret_key"] == "airyard-objectstore-user-domains/secret-key"
-    assert conn["from"]["mlflow_password"] == "airyard-mlflow-user-ml/password"
+    # Read to fill the documents in, never written beside them (the Secret holds connections only).
+    assert "from" not in conn
+    inputs = conn["inputs"]
+    assert inputs["pg_mlsp_password"] == "airyard-postgresql-mlsp/password"
+    assert inputs["kafka_bootstrap"] == "airyard-kafka-connection/bootstrap-servers"
+    # Scoped identities only: bucket-limited object store users, a non-admin MLflow user, the
+    # weather database's own user.
+    assert inputs["s3_airflow_access_key"] == "airyard-objectstore-user-airflow/access-key"
+    assert inputs["s3_domains_secret_key"] == "airyard-objectstore-user-domains/secret-key"
+    assert inputs["mlflow_password"] == "airyard-mlflow-user-ml/password"
+    assert inputs["mongo_weather_password"] == "airyard-mongodb-weather/password"
+    assert documents["AIRFLOW_CONN_MONGO_WEATHER"]["schema"] == "weather"
     assert not [
         ref
-        for ref in conn["from"].values()
+        for ref in inputs.values()
         if ref.startswith(("airyard-objectstore-connection/", "airyard-mlflow-connection/"))
     ]
     assert documents["AIRFLOW_CONN_MLFLOW_TRACKING"] == {
@@ -83,12 +90,12 @@ def test_disabled_services_get_no_connection() -> None:
     assert not {"AIRFLOW_CONN_KAFKA_DEFAULT", "AIRFLOW_CONN_MONGO_DEFAULT", "AIRFLOW_CONN_MLFLOW_TRACKING"} & set(
         conn["json"]
     )
-    assert not [ref for ref in conn["from"].values() if "kafka" in ref or "mongodb" in ref]
+    assert not [ref for ref in conn["inputs"].values() if "kafka" in ref or "mongodb" in ref]
 
 
 def test_variables_become_environment_of_every_airflow_pod_and_every_worker() -> None:
     docs = render(CHART, {"variables": {"max_popular_pages": 5, "flag": True}})
-    maps = [d for d in docs if d["kind"] == "ConfigMap"]
+    maps = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-variables")]
     assert {(cm["metadata"]["namespace"], cm["metadata"]["name"]) for cm in maps} == {
         ("airyard", "test-airflow-variables"),
         ("airyard-tasks", "test-airflow-variables"),
@@ -160,42 +167,62 @@ def test_the_official_charts_components_get_their_pod_rights_in_the_tasks_namesp
     assert not [d for d in render(CHART, {"tasks": {"createNamespace": False}}) if d["kind"] == "Namespace"]
 
 
-def test_no_platform_credential_is_written_into_the_tasks_namespace() -> None:
-    values = {"tasks": {"secrets": ["{{ .Release.Name }}-objectstore-user-weather"]}}
+def test_the_tasks_namespace_gets_each_connection_alone_and_no_platform_credential() -> None:
+    values = {**CONNECTIONS, "tasks": {"secrets": ["{{ .Release.Name }}-objectstore-user-weather"]}}
     tasks = _secrets(values, release="test", namespace="airyard-tasks")
-    assert set(tasks) == {"test-airflow-connections", "test-objectstore-user-weather"}
+    platform = _secrets(values, release="test")["test-airflow-connections"]
+    connections = {n: s for n, s in tasks.items() if n.startswith("test-airflow-conn-")}
+    assert set(tasks) == {*connections, "test-objectstore-user-weather"}
     assert tasks["test-objectstore-user-weather"]["copy"] == "test-objectstore-user-weather"
     assert all("generate" not in s for s in tasks.values())
-    assert tasks["test-airflow-connections"]["json"] == _secrets(release="test")["test-airflow-connections"]["json"]
-    # The secrets Job may write there the Secrets it copies, and read only their sources here.
+    # One Secret per connection, holding its document and reading only that connection's credentials.
+    assert {k: v for s in connections.values() for k, v in s["json"].items()} == platform["json"]
+    weather = connections["test-airflow-conn-mongo-weather"]
+    assert list(weather["json"]) == ["AIRFLOW_CONN_MONGO_WEATHER"]
+    assert weather["inputs"] == {
+        "mongo_weather_user": "test-mongodb-weather/username",
+        "mongo_weather_password": "test-mongodb-weather/password",
+    }
+    assert all("from" not in s for s in connections.values())
+    # The secrets Job may write there the Secrets it makes, and nothing else.
     docs = render(CHART, values, release="test")
     (names,) = [
         r["resourceNames"]
         for r in find_in(docs, "Role", "test-airflow-bootstrap-secrets", "airyard-tasks")["rules"]
         if "resourceNames" in r
     ]
-    assert sorted(names) == ["test-airflow-connections", "test-objectstore-user-weather"]
+    assert sorted(names) == sorted(tasks)
+    # What an upgrade stops naming there is deleted; the release namespace is never pruned.
+    assert secrets_job_spec(docs)["prune"] == ["airyard-tasks"]
+    pruning = [
+        r for ns in ("airyard", "airyard-tasks")
+        for r in find_in(docs, "Role", "test-airflow-bootstrap-secrets", ns)["rules"]
+        if "delete" in r["verbs"]
+    ]  # fmt: skip
+    assert pruning == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list", "delete"]}]
 
 
-def test_pods_started_by_task_code_may_reference_only_the_secrets_kept_for_tasks() -> None:
-    values = {"tasks": {"secrets": ["{{ .Release.Name }}-objectstore-user-weather"]}}
-    docs = render(CHART, values, release="test")
-    policy = find(docs, "ValidatingAdmissionPolicy", "airyard-tasks-pods")
-    allowed = search("spec.variables[?name=='allowed'].expression | [0]", policy)
-    assert set(json.loads(allowed.replace("'", '"'))) == {
-        "test-airflow-connections",
-        "test-airflow-external-connections",
-        "test-objectstore-user-weather",
+def test_the_service_catalog_names_each_declarable_service_in_both_namespaces() -> None:
+    docs = render(CHART, CONNECTIONS, release="test")
+    maps = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "test-airflow-services"]
+    assert {m["metadata"]["namespace"] for m in maps} == {"airyard", "airyard-tasks"}
+    catalog = json.loads(maps[0]["data"]["AIRYARD_SERVICES"])
+    assert sorted(catalog) == [
+        "kafka",
+        "mlflow",
+        "model-serving",
+        "mongodb:movies",
+        "mongodb:weather",
+        "objectstore:domains",
+        "postgresql:mlsp",
+        "redis",
+    ]
+    assert catalog["objectstore:domains"] == {
+        "connection": "objectstore_domains",
+        "secret": "test-airflow-conn-objectstore-domains",
+        "network": "objectstore",
     }
-    condition = policy["spec"]["matchConditions"][0]["expression"]
-    assert "'test-airflow-worker-pods'" in condition
-    assert "'test-spark-operator-spark'" in condition
-    assert "system:serviceaccount:airyard-tasks:" in condition
-    binding = find(docs, "ValidatingAdmissionPolicyBinding", "airyard-tasks-pods")
-    assert binding["spec"]["validationActions"] == ["Deny"]
-    assert binding["spec"]["matchResources"]["namespaceSelector"]["matchLabels"] == {
-        "kubernetes.io/metadata.name": "airyard-tasks"
-    }
+    assert catalog["mongodb:movies"]["connection"] == "mongo_default"
 
 
 def find_in(docs: list[dict], kind: str, name: str, namespace: str) -> dict:

@@ -109,9 +109,12 @@ def test_worker_pod_template_is_ours(full: Path) -> None:
         "AIRFLOW__CORE__FERNET_KEY",
     } & set(env)
     assert not [e for e in container["env"] if "valueFrom" in e], "no Secret of the platform namespace"
+    # No platform service's connection: a task gets those it declares (executor_config).
     assert container["envFrom"] == [
-        {"secretRef": {"name": "airyard-airflow-connections"}},
         {"configMapRef": {"name": "airyard-airflow-variables"}},
+        {"configMapRef": {"name": "airyard-airflow-services"}},
+        {"secretRef": {"name": "airyard-airflow-conn-kubernetes-default"}},
+        {"secretRef": {"name": "airyard-airflow-conn-airyard-logs"}},
         {"secretRef": {"name": "airyard-airflow-external-connections", "optional": True}},
     ]
     # airflow.cfg's ConfigMap stays in the platform namespace: workers get the same settings as env.
@@ -119,7 +122,8 @@ def test_worker_pod_template_is_ours(full: Path) -> None:
     assert env["AIRFLOW__LOGGING__REMOTE_LOGGING"] == "True"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airyard-api-server.airyard.svc:8080/execution/"
     assert "config" not in {v["name"] for v in pod["spec"]["volumes"]}
-    assert pod["metadata"]["labels"]["airyard-kafka-client"] == "true"
+    clients = {k for k in pod["metadata"]["labels"] if k.endswith("-client")}
+    assert clients == {"airyard-objectstore-client"}, "only the task-log store; the rest is declared"
 
 
 def test_task_code_runs_in_the_tasks_namespace_and_the_platform_grants_no_pod_rights(full: Path) -> None:

@@ -20,9 +20,10 @@ MUST_BE_REFUSED = {
     "create a pod in the tasks namespace that mounts a platform Secret",
     "call MLflow's user-management API",
     "read another pipeline's bucket (lake, as objectstore_domains)",
+    "use a service it did not declare (mongodb:movies)",
 }
 MUST_BE_ALLOWED = {
-    "create a pod in the tasks namespace with the task's own connections",
+    "create a pod in the tasks namespace with a connection it declared",
     "log into its own database (postgres_mlsp)",
     "read its own bucket (domains, as objectstore_domains)",
 }
@@ -45,8 +46,13 @@ def test_a_task_is_refused_the_platform_and_keeps_what_it_needs() -> None:
     assert all(report[c]["observed"] == "refused" for c in logins), logins
     # Refused by the API server (RBAC, the admission policy) or the database's authentication, not
     # by a missing object or a network error.
-    for check in MUST_BE_REFUSED - {"read another pipeline's bucket (lake, as objectstore_domains)"}:
+    outside_kubernetes = {
+        "read another pipeline's bucket (lake, as objectstore_domains)",
+        "use a service it did not declare (mongodb:movies)",
+    }
+    for check in MUST_BE_REFUSED - outside_kubernetes:
         assert report[check]["detail"].startswith("HTTP 403"), report[check]
+    assert "ConnectionMissing" in report["use a service it did not declare (mongodb:movies)"]["detail"]
     assert "AccessDenied" in report["read another pipeline's bucket (lake, as objectstore_domains)"]["detail"]
     assert "kept for tasks" in report["create a pod in the tasks namespace that mounts a platform Secret"]["detail"]
     for check in logins:

@@ -9,37 +9,57 @@
 {{- printf "%s-%s.%s.svc" $ctx.Release.Name (index . 1) $ctx.Release.Namespace -}}
 {{- end -}}
 
+{{/* Name of the tasks-namespace Secret holding the one connection `conn_id`: (list . "kafka_default"). */}}
+{{- define "bootstrap.connectionSecret" -}}
+{{- printf "%s-conn-%s" (include "bootstrap.prefix" (index . 0)) (index . 1 | replace "_" "-") -}}
+{{- end -}}
+
 {{/*
-The Airflow connections to the platform's services, as {from: {...}, json: {...}} for the secrets
-Job: `from` reads credentials out of each service chart's connection Secret, `json` holds one
-AIRFLOW_CONN_<ID> JSON document per connection whose string leaves reference those values.
+The Airflow connections to the platform's services, as {from, json, services} for the secrets Job
+and the service catalog: `from` reads credentials out of each service chart's connection Secret,
+`json` holds one AIRFLOW_CONN_<ID> JSON document per connection whose string leaves reference
+those values, `services` maps what a task may declare ("kafka", "objectstore:weather") to its
+connection and to the service whose NetworkPolicy admits it.
 */}}
 {{- define "bootstrap.connections" -}}
 {{- $rel := .Release.Name -}}
 {{- $p := .Values.connections.platform -}}
 {{- $from := dict -}}
 {{- $json := dict -}}
+{{- $services := dict -}}
 {{- if $p.postgres }}
 {{- range .Values.connections.postgresDatabases }}
 {{- $secret := printf "%s-postgresql-%s" $rel . }}
 {{- $_ := set $from (printf "pg_%s_user" .) (printf "%s/username" $secret) }}
 {{- $_ := set $from (printf "pg_%s_password" .) (printf "%s/password" $secret) }}
 {{- $_ := set $json (printf "AIRFLOW_CONN_POSTGRES_%s" (upper .)) (dict "conn_type" "postgres" "host" (include "bootstrap.host" (list $ "postgresql")) "port" 5432 "login" (printf "{pg_%s_user}" .) "password" (printf "{pg_%s_password}" .) "schema" .) }}
+{{- $_ := set $services (printf "postgresql:%s" .) (dict "connection" (printf "postgres_%s" .) "network" "postgresql") }}
 {{- end }}
 {{- end }}
 {{- if $p.redis }}
 {{- $_ := set $from "redis_password" (printf "%s-redis-connection/password" $rel) }}
 {{- $_ := set $json "AIRFLOW_CONN_REDIS_DEFAULT" (dict "conn_type" "redis" "host" (include "bootstrap.host" (list . "redis")) "port" 6379 "password" "{redis_password}" "extra" (dict "db" 0)) }}
+{{- $_ := set $services "redis" (dict "connection" "redis_default" "network" "redis") }}
 {{- end }}
 {{- if $p.kafka }}
 {{- $_ := set $from "kafka_bootstrap" (printf "%s-kafka-connection/bootstrap-servers" $rel) }}
 {{- $_ := set $json "AIRFLOW_CONN_KAFKA_DEFAULT" (dict "conn_type" "kafka" "extra" (dict "bootstrap.servers" "{kafka_bootstrap}")) }}
+{{- $_ := set $services "kafka" (dict "connection" "kafka_default" "network" "kafka") }}
 {{- end }}
 {{- if $p.mongodb }}
-{{- $secret := printf "%s-mongodb-%s" $rel .Values.connections.mongoDatabase }}
-{{- $_ := set $from "mongo_user" (printf "%s/username" $secret) }}
-{{- $_ := set $from "mongo_password" (printf "%s/password" $secret) }}
-{{- $_ := set $json "AIRFLOW_CONN_MONGO_DEFAULT" (dict "conn_type" "mongo" "host" (include "bootstrap.host" (list . "mongodb")) "port" 27017 "login" "{mongo_user}" "password" "{mongo_password}" "schema" .Values.connections.mongoDatabase "extra" (dict "authSource" .Values.connections.mongoDatabase)) }}
+{{- /* mongo_default is the movie pipeline's database; each of mongoUsers gets mongo_<user>. */}}
+{{- $dbs := dict "MONGO_DEFAULT" .Values.connections.mongoDatabase }}
+{{- range .Values.connections.mongoUsers }}
+{{- $_ := set $dbs (printf "MONGO_%s" (upper . | replace "-" "_")) . }}
+{{- end }}
+{{- range $id, $db := $dbs }}
+{{- $secret := printf "%s-mongodb-%s" $rel $db }}
+{{- $v := printf "mongo_%s" ($db | replace "-" "_") }}
+{{- $_ := set $from (printf "%s_user" $v) (printf "%s/username" $secret) }}
+{{- $_ := set $from (printf "%s_password" $v) (printf "%s/password" $secret) }}
+{{- $_ := set $json (printf "AIRFLOW_CONN_%s" $id) (dict "conn_type" "mongo" "host" (include "bootstrap.host" (list $ "mongodb")) "port" 27017 "login" (printf "{%s_user}" $v) "password" (printf "{%s_password}" $v) "schema" $db "extra" (dict "authSource" $db)) }}
+{{- $_ := set $services (printf "mongodb:%s" $db) (dict "connection" (lower $id) "network" "mongodb") }}
+{{- end }}
 {{- end }}
 {{- if $p.objectstore }}
 {{- /* One connection per object store user, each limited to its bucket; none holds the root
@@ -54,6 +74,9 @@ credentials. Remote task logs use the logs user, which may only touch the logs b
 {{- $_ := set $from (printf "%s_%s" $v (replace "-" "_" $key)) (printf "%s-objectstore-user-%s/%s" $rel $user $key) }}
 {{- end }}
 {{- $_ := set $json (printf "AIRFLOW_CONN_%s" $id) (dict "conn_type" "aws" "login" (printf "{%s_access_key}" $v) "password" (printf "{%s_secret_key}" $v) "extra" (dict "endpoint_url" (printf "{%s_endpoint}" $v) "region_name" (printf "{%s_region}" $v))) }}
+{{- if ne $id "AIRYARD_LOGS" }}
+{{- $_ := set $services (printf "objectstore:%s" $user) (dict "connection" (lower $id) "network" "objectstore") }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- if and $p.mlflow .Values.connections.mlflowUser }}
@@ -63,12 +86,17 @@ credentials. Remote task logs use the logs user, which may only touch the logs b
 {{- $_ := set $from (printf "mlflow_%s" (replace "-" "_" $key)) (printf "%s/%s" $secret $key) }}
 {{- end }}
 {{- $_ := set $json "AIRFLOW_CONN_MLFLOW_TRACKING" (dict "conn_type" "http" "host" "{mlflow_tracking_uri}" "login" "{mlflow_username}" "password" "{mlflow_password}") }}
+{{- $_ := set $services "mlflow" (dict "connection" "mlflow_tracking" "network" "mlflow") }}
 {{- end }}
 {{- if $p.modelServing }}
 {{- $_ := set $json "AIRFLOW_CONN_BACKEND_API" (dict "conn_type" "http" "host" (printf "http://%s:8000" (include "bootstrap.host" (list . "model-serving")))) }}
+{{- $_ := set $services "model-serving" (dict "connection" "backend_api" "network" "model-serving") }}
 {{- end }}
 {{- if $p.kubernetes }}
 {{- $_ := set $json "AIRFLOW_CONN_KUBERNETES_DEFAULT" (dict "conn_type" "kubernetes" "extra" (dict "in_cluster" true "xcom_sidecar_container_image" .Values.connections.xcomSidecarImage)) }}
 {{- end }}
-{{- toJson (dict "from" $from "json" $json) -}}
+{{- range $name, $s := $services }}
+{{- $_ := set $s "secret" (include "bootstrap.connectionSecret" (list $ $s.connection)) }}
+{{- end }}
+{{- toJson (dict "from" $from "json" $json "services" $services) -}}
 {{- end -}}

@@ -27,7 +27,7 @@ release namespace the Secrets it copies from. */ -}}
 {{- range $spec.secrets }}
 {{- $ns := .namespace | default $ctx.Release.Namespace }}
 {{- $_ := set $names $ns (append ($names | dig $ns list) .name) }}
-{{- range $key, $ref := (.from | default dict) }}
+{{- range $key, $ref := merge dict (.from | default dict) (.inputs | default dict) }}
 {{- $_ := set $names $ctx.Release.Namespace (append (get $names $ctx.Release.Namespace) ((splitList "/" $ref) | first)) }}
 {{- end }}
 {{- with .copy }}
@@ -48,6 +48,12 @@ rules:
   - apiGroups: [""]
     resources: [secrets]
     verbs: [create]
+  {{- if has $ns ($spec.prune | default list) }}
+  # Pruning finds the Secrets the spec no longer names by its labels: their names are not known.
+  - apiGroups: [""]
+    resources: [secrets]
+    verbs: [list, delete]
+  {{- end }}
   # get reads the Secrets of the spec and those it copies from; update re-derives connection Secrets.
   - apiGroups: [""]
     resources: [secrets]

@@ -16,12 +16,15 @@ pipeline run instead of a stream holding a driver and executor on a 2-core machi
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
+from airyard import envconn
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+
+#: The connections the SparkApplication declares (airyard.domains.lake.SERVICES).
+KAFKA, STORE = "kafka_default", "objectstore_domains"
 
 EVENT = T.StructType(
     [
@@ -36,7 +39,13 @@ EVENT = T.StructType(
 
 
 def session() -> SparkSession:
-    endpoint = os.environ.get("OBJECTSTORE_ENDPOINT", "")
+    """A session on the lake bucket with the pipeline's own object-store user (objectstore_domains).
+
+    The s3a settings travel to the executors in the Hadoop configuration; Spark redacts the keys
+    from its logs and event history.
+    """
+    store = envconn.get(STORE)
+    endpoint = str(store.extra.get("endpoint_url") or "")
     b = (
         SparkSession.builder.appName("domains-lake")
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
@@ -45,16 +54,20 @@ def session() -> SparkSession:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.hadoop.fs.s3a.path.style.access", "true")
         .config("spark.hadoop.fs.s3a.connection.ssl.enabled", str(endpoint.startswith("https")).lower())
-        .config(
-            "spark.hadoop.fs.s3a.aws.credentials.provider",
-            "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider",
-        )
+        .config("spark.hadoop.fs.s3a.aws.credentials.provider", "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider")
+        .config("spark.hadoop.fs.s3a.access.key", store.login)
+        .config("spark.hadoop.fs.s3a.secret.key", store.password)
     )
     if endpoint:
         b = b.config("spark.hadoop.fs.s3a.endpoint", endpoint)
-    if os.environ.get("AWS_REGION"):
-        b = b.config("spark.hadoop.fs.s3a.endpoint.region", os.environ["AWS_REGION"])
+    if store.extra.get("region_name"):
+        b = b.config("spark.hadoop.fs.s3a.endpoint.region", str(store.extra["region_name"]))
     return b.getOrCreate()
+
+
+def kafka_options() -> dict[str, str]:
+    """The Kafka source's options from the kafka_default connection."""
+    return {f"kafka.{k}": str(v) for k, v in envconn.kafka_config(envconn.get(KAFKA)).items()}
 
 
 def log(msg: str) -> None:
@@ -71,7 +84,7 @@ def bronze(spark: SparkSession, a: argparse.Namespace) -> None:
     )
     stream = (
         spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", a.kafka)
+        .options(**kafka_options())
         .option("subscribe", a.topic)
         .option("startingOffsets", "earliest")
         # retention may have dropped offsets the checkpoint remembers: carry on from what is there
@@ -180,7 +193,6 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--lake", required=True)
     ap.add_argument("--checkpoints", required=True)
-    ap.add_argument("--kafka", required=True)
     ap.add_argument("--topic", default="domains.observed")
     ap.add_argument("--active-days", type=int, default=30)
     ap.add_argument("--layers", default="bronze,silver,gold")

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from airyard import envconn
 from airyard.domains import sources as feeds
 from airyard.domains.parsers import FeedError, parse
 
@@ -122,20 +123,19 @@ def run(
     }
 
 
-def make_producer(kafka_servers: str) -> Any:
+def make_producer(kafka_conn_id: str) -> Any:
     from confluent_kafka import Producer
 
     # Idempotent producer: broker-side de-duplication of retried sends within the session.
-    return Producer(
-        {"bootstrap.servers": kafka_servers, "enable.idempotence": True, "linger.ms": 50, "compression.type": "gzip"}
-    )
+    config = envconn.kafka_config(envconn.get(kafka_conn_id))
+    return Producer({**config, "enable.idempotence": True, "linger.ms": 50, "compression.type": "gzip"})
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default=str(feeds.DEFAULT_CONFIG))
     ap.add_argument("--source", default="", help="one source by name (default: all enabled)")
-    ap.add_argument("--kafka-servers", required=True)
+    ap.add_argument("--kafka-conn", default="kafka_default", help="the Kafka connection (AIRFLOW_CONN_<ID>)")
     ap.add_argument("--interval-start", required=True)
     ap.add_argument("--interval-end", required=True)
     ap.add_argument("--run-id", default=f"manual__{datetime.now().isoformat()}")
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = feeds.select(feeds.load(args.config), args.source or None)
     summary = run(
         chosen,
-        make_producer(args.kafka_servers),
+        make_producer(args.kafka_conn),
         interval_start=args.interval_start,
         interval_end=args.interval_end,
         run_id=args.run_id,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from airyard import cluster
+from airyard import cluster, services
 
 BUCKET = "domains"
 LAKE = f"s3a://{BUCKET}/lake"
@@ -23,6 +23,8 @@ STATS_TABLE = "lake/gold/stats"
 MAX_AGE_MINUTES = {"bronze": 30, "silver": 60, "gold": 120}
 SPARK_JOB = "domains-lake"
 JOB_LABEL = "airyard.io/spark-job"
+#: What the lake job's driver and executors use (jobs/domains_lake.py reads the connections).
+SERVICES = ("kafka", "objectstore:domains")
 SPARK_API = ("sparkoperator.k8s.io", "v1beta2", "sparkapplications")
 
 
@@ -94,7 +96,6 @@ def application_name(run_id: str, try_number: int) -> str:
 def spark_application(
     name: str,
     *,
-    kafka_servers: str,
     topic: str,
     active_days: int,
     layers: str = "bronze,silver,gold",
@@ -107,20 +108,13 @@ def spark_application(
     scheduled next to the platform), 2 shuffle partitions instead of 200 tiny tasks, and no UI.
     """
     rel = cluster.release()
-    secret = f"{rel}-objectstore-user-domains"
-    env = [
-        {"name": "AWS_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": secret, "key": "access-key"}}},
-        {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": secret, "key": "secret-key"}}},
-        {"name": "AWS_REGION", "valueFrom": {"secretKeyRef": {"name": secret, "key": "region"}}},
-        {"name": "OBJECTSTORE_ENDPOINT", "valueFrom": {"secretKeyRef": {"name": secret, "key": "endpoint"}}},
-    ]
-    labels = {**cluster.client_labels(("kafka", "objectstore")), JOB_LABEL: SPARK_JOB}
+    uses = services.spark_pod(services.resolve(SERVICES))
     pod = {
         "cores": 1,
         "coreRequest": "100m",
         "memory": "512m",
-        "labels": labels,
-        "env": env,
+        **uses,
+        "labels": {**uses["labels"], JOB_LABEL: SPARK_JOB},
         **cluster.spark_pod_security(),
     }
     return {
@@ -138,8 +132,6 @@ def spark_application(
                 LAKE,
                 "--checkpoints",
                 CHECKPOINTS,
-                "--kafka",
-                kafka_servers,
                 "--topic",
                 topic,
                 "--active-days",

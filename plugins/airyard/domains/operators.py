@@ -15,7 +15,7 @@ from typing import Any
 from airflow.sdk import BaseHook, BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airyard import cluster
+from airyard import cluster, envconn, services
 from airyard.domains import ingest, lake
 from airyard.domains import sources as feeds
 
@@ -23,11 +23,10 @@ EXECUTION_MODES = ("subprocess", "pod")
 PLUGINS_DIR = str(Path(__file__).resolve().parents[2])
 
 
-def kafka_bootstrap(kafka_servers: str | None, conn_id: str = "kafka_default") -> str:
-    """Explicit servers, else the platform connection's extra `bootstrap.servers`."""
-    if kafka_servers:
-        return kafka_servers
-    return str(BaseHook.get_connection(conn_id).extra_dejson["bootstrap.servers"])
+def kafka_config(conn_id: str) -> dict[str, Any]:
+    """The librdkafka configuration of a Kafka connection (bootstrap servers, authentication)."""
+    c = BaseHook.get_connection(conn_id)
+    return envconn.kafka_config(envconn.EnvConnection(conn_id, extra=c.extra_dejson))
 
 
 def interval(context: Any) -> tuple[str, str]:
@@ -43,7 +42,7 @@ class IngestionOperator(BaseOperator):
 
     :param source_name: one source of the config by name; None ingests every enabled source.
     :param config_path: the sources.yaml (default: the one shipped with the plugin).
-    :param kafka_servers: bootstrap servers; default from the kafka_default connection.
+    :param kafka_conn_id: the Kafka connection (the task declares the service "kafka").
     :param execution_mode: "subprocess" (a child Python of the worker) or "pod" (a pod of the
         airyard/airflow image: the seed's docker mode on Kubernetes, isolating the feed parsing
         from the worker and bounding its resources).
@@ -51,14 +50,14 @@ class IngestionOperator(BaseOperator):
         source failed; the summary is pushed to XCom key "summary" either way.
     """
 
-    template_fields: Sequence[str] = ("source_name", "config_path", "kafka_servers")
+    template_fields: Sequence[str] = ("source_name", "config_path")
 
     def __init__(
         self,
         *,
         source_name: str | None = None,
         config_path: str = str(feeds.DEFAULT_CONFIG),
-        kafka_servers: str | None = None,
+        kafka_conn_id: str = "kafka_default",
         execution_mode: str = "subprocess",
         observed_topic: str = ingest.OBSERVED_TOPIC,
         rejected_topic: str = ingest.REJECTED_TOPIC,
@@ -66,22 +65,27 @@ class IngestionOperator(BaseOperator):
         fail_on_source_error: bool = True,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
         if execution_mode not in EXECUTION_MODES:
             raise ValueError(f"execution_mode must be one of {EXECUTION_MODES}, not {execution_mode!r}")
+        self.uses = ("kafka", *(f"{services.EXTERNAL}{c}" for c in feed_conn_ids))
+        if execution_mode == "subprocess":  # the worker itself produces: its pod gets the services
+            kwargs.setdefault("executor_config", services.executor_config(*self.uses))
+        else:
+            services.resolve(self.uses)  # an unknown service fails the DAG's import, not the run
+        super().__init__(**kwargs)
         self.source_name = source_name
         self.config_path = config_path
-        self.kafka_servers = kafka_servers
+        self.kafka_conn_id = kafka_conn_id
         self.execution_mode = execution_mode
         self.observed_topic = observed_topic
         self.rejected_topic = rejected_topic
         self.feed_conn_ids = tuple(feed_conn_ids)
         self.fail_on_source_error = fail_on_source_error
 
-    def _arguments(self, context: Any, servers: str) -> list[str]:
+    def _arguments(self, context: Any) -> list[str]:
         start, end = interval(context)
         args = [
-            "--config", self.config_path, "--kafka-servers", servers,
+            "--config", self.config_path, "--kafka-conn", self.kafka_conn_id,
             "--interval-start", start, "--interval-end", end, "--run-id", str(context["run_id"]),
             "--observed-topic", self.observed_topic, "--rejected-topic", self.rejected_topic,
         ]  # fmt: skip
@@ -111,34 +115,21 @@ class IngestionOperator(BaseOperator):
 
         from airyard.operators.task_pod import TaskPodOperator
 
-        # Feed connections (API keys included) reach the pod as Secret references, never as values.
-        env = [k8s.V1EnvVar(name="PYTHONPATH", value="/opt/airflow/plugins")] + [
-            k8s.V1EnvVar(
-                name=f"AIRFLOW_CONN_{conn_id.upper()}",
-                value_from=k8s.V1EnvVarSource(
-                    secret_key_ref=k8s.V1SecretKeySelector(
-                        name="airyard-airflow-external-connections",
-                        key=f"AIRFLOW_CONN_{conn_id.upper()}",
-                        optional=True,
-                    )
-                ),
-            )
-            for conn_id in self.feed_conn_ids
-        ]
+        # Kafka and the feed connections (API keys included) reach the pod as its declared services.
         pod = TaskPodOperator(
             task_id=self.task_id,
             image_name="airflow",
             cmds=["python", "-m", "airyard.domains.ingest"],
             arguments=[*args, "--result-file", "/airflow/xcom/return.json"],
-            env_vars=env,
+            services=self.uses,
+            env_vars=[k8s.V1EnvVar(name="PYTHONPATH", value="/opt/airflow/plugins")],
             do_xcom_push=True,
         )
         result = pod.execute(context)
         return result if isinstance(result, dict) else json.loads(result)
 
     def execute(self, context: Any) -> dict[str, Any]:
-        servers = kafka_bootstrap(self.kafka_servers)
-        args = self._arguments(context, servers)
+        args = self._arguments(context)
         summary = self._run_subprocess(args) if self.execution_mode == "subprocess" else self._run_pod(context, args)
         for src in summary["sources"]:
             self.log.info(
@@ -155,20 +146,19 @@ class IngestionOperator(BaseOperator):
 class KafkaHealthCheckOperator(BaseOperator):
     """Fail unless the brokers answer and every topic in `topics` exists with a leader on each partition."""
 
-    template_fields: Sequence[str] = ("kafka_servers",)
-
     def __init__(
-        self, *, kafka_servers: str | None = None, topics: Sequence[str] = (), timeout: float = 15, **kwargs: Any
+        self, *, kafka_conn_id: str = "kafka_default", topics: Sequence[str] = (), timeout: float = 15, **kwargs: Any
     ) -> None:
+        kwargs.setdefault("executor_config", services.executor_config("kafka"))
         super().__init__(**kwargs)
-        self.kafka_servers = kafka_servers
+        self.kafka_conn_id = kafka_conn_id
         self.topics = list(topics)
         self.timeout = timeout
 
     def execute(self, context: Any) -> dict[str, Any]:
         from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient({"bootstrap.servers": kafka_bootstrap(self.kafka_servers)})
+        admin = AdminClient(kafka_config(self.kafka_conn_id))
         try:
             meta = admin.list_topics(timeout=self.timeout)
         except Exception as exc:
@@ -194,6 +184,7 @@ class DataFreshnessCheckOperator(BaseOperator):
     def __init__(
         self, *, delta_path: str, max_age_minutes: float, aws_conn_id: str = "objectstore_domains", **kwargs: Any
     ) -> None:
+        kwargs.setdefault("executor_config", services.executor_config("objectstore:domains"))
         super().__init__(**kwargs)
         self.delta_path = delta_path
         self.max_age_minutes = max_age_minutes
@@ -269,21 +260,18 @@ class SparkJobCheckOperator(BaseOperator):
 class DomainsLakeOperator(BaseOperator):
     """Run the bronze → silver → gold SparkApplication and wait for it; its driver log becomes the task log."""
 
-    template_fields: Sequence[str] = ("kafka_servers",)
-
     def __init__(
         self,
         *,
         namespace: str | None = None,
-        kafka_servers: str | None = None,
         topic: str = ingest.OBSERVED_TOPIC,
         active_days: int = 30,
         timeout: float = 1800,
         **kwargs: Any,
     ) -> None:
+        services.resolve(lake.SERVICES)
         super().__init__(**kwargs)
         self.namespace = namespace
-        self.kafka_servers = kafka_servers
         self.topic = topic
         self.active_days = active_days
         self.timeout = timeout
@@ -296,7 +284,6 @@ class DomainsLakeOperator(BaseOperator):
         name = lake.application_name(str(context["run_id"]), int(ti.try_number))
         body = lake.spark_application(
             name,
-            kafka_servers=kafka_bootstrap(self.kafka_servers),
             topic=self.topic,
             active_days=self.active_days,
             namespace=self.namespace,

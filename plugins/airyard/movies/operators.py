@@ -15,9 +15,8 @@ from airflow.providers.cncf.kubernetes.operators.spark_kubernetes import SparkKu
 from airflow.providers.standard.operators.branch import BaseBranchOperator
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
-from kubernetes.client import models as k8s
 
-from airyard import alerts, cluster
+from airyard import alerts, cluster, services
 from airyard.movies import (
     ALL_TOPICS,
     MOVIES,
@@ -48,15 +47,12 @@ DEFAULT_ARGS: dict[str, Any] = {
 }
 
 
-def connection_env() -> list[k8s.V1EnvFromSource]:
-    """The platform's and the user's AIRFLOW_CONN_* keys, as worker pods get them: pod code reads
-    the same connections as Airflow, and no credential is written into a pod spec."""
-    return [
-        k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=f"{cluster.release()}-airflow-connections")),
-        k8s.V1EnvFromSource(
-            secret_ref=k8s.V1SecretEnvSource(name=f"{cluster.release()}-airflow-external-connections", optional=True)
-        ),
-    ]
+#: The movie pipeline's identity at each service it uses (airyard.services).
+KAFKA, MONGODB = "kafka", "mongodb:movies"
+#: The extraction pods: TMDB (the user's connection), Redis for the shared rate limit, Kafka.
+EXTRACT_SERVICES = (KAFKA, "redis", "external:tmdb_default")
+#: The Spark job reads the raw topics and writes the collections.
+SPARK_SERVICES = (KAFKA, MONGODB)
 
 
 class TMDBExtractOperator(TaskPodOperator):
@@ -75,7 +71,7 @@ class TMDBExtractOperator(TaskPodOperator):
         self.movie_ids = movie_ids
         kwargs.setdefault("pool", "tmdb_api")
         kwargs.setdefault("do_xcom_push", True)
-        kwargs.setdefault("env_from", connection_env())
+        kwargs.setdefault("services", EXTRACT_SERVICES)
         super().__init__(image_name=MOVIES_IMAGE, cmds=["python3", "-m", "airyard.movies.extract"], **kwargs)
 
     def execute(self, context: Any) -> Any:
@@ -97,6 +93,7 @@ class KafkaHealthCheckOperator(BaseOperator):
     def __init__(
         self, *, topics: Sequence[str] = ALL_TOPICS, kafka_conn_id: str = "kafka_default", **kwargs: Any
     ) -> None:
+        kwargs.setdefault("executor_config", services.executor_config(KAFKA))
         super().__init__(**kwargs)
         self.topics = tuple(topics)
         self.kafka_conn_id = kafka_conn_id
@@ -172,6 +169,7 @@ class SparkProcessOperator(SparkKubernetesOperator):
         kwargs.setdefault("get_logs", True)
         kwargs.setdefault("delete_on_termination", True)
         kwargs.setdefault("namespace", None)
+        self.uses = services.resolve(SPARK_SERVICES)
         super().__init__(template_spec={"spark": self.application()}, **kwargs)
 
     def execute(self, context: Any) -> Any:
@@ -183,18 +181,13 @@ class SparkProcessOperator(SparkKubernetesOperator):
 
     def application(self, run_id: str = "") -> dict[str, Any]:
         """The SparkApplication (v1beta2) of this stage."""
-        labels = {**cluster.client_labels(("kafka", "mongodb")), "app.kubernetes.io/part-of": "airyard-movies"}
-        # The same AIRFLOW_CONN_* keys as worker pods: the platform's and the user's (optional).
-        env_from = [
-            {"secretRef": {"name": f"{cluster.release()}-airflow-connections"}},
-            {"secretRef": {"name": f"{cluster.release()}-airflow-external-connections", "optional": True}},
-        ]
+        uses = services.spark_pod(self.uses)
         pod = {
             "cores": 1,
             "coreRequest": "100m",
             "memory": self.memory,
-            "labels": labels,
-            "envFrom": env_from,
+            **uses,
+            "labels": {**uses["labels"], "app.kubernetes.io/part-of": "airyard-movies"},
             **cluster.spark_pod_security(),
         }
         return {
@@ -224,7 +217,7 @@ def cleanup_operator(*, task_id: str, days: str, **kwargs: Any) -> TaskPodOperat
         image_name=MOVIES_IMAGE,
         cmds=["python3", "-m", "airyard.movies.store"],
         arguments=["cleanup", "--days", days],
-        env_from=connection_env(),
+        services=(MONGODB,),
         **kwargs,
     )
 
@@ -243,6 +236,7 @@ class MongoDBValidationOperator(BaseOperator):
         mongo_conn_id: str = "mongo_default",
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("executor_config", services.executor_config(MONGODB))
         super().__init__(**kwargs)
         self.collections = list(collections)
         self.sample_size = sample_size
@@ -265,6 +259,7 @@ class FreshnessCheckOperator(BaseOperator):
     """The newest movie was seen within `max_age_hours`."""
 
     def __init__(self, *, max_age_hours: float = 26, mongo_conn_id: str = "mongo_default", **kwargs: Any) -> None:
+        kwargs.setdefault("executor_config", services.executor_config(MONGODB))
         super().__init__(**kwargs)
         self.max_age_hours = max_age_hours
         self.mongo_conn_id = mongo_conn_id
@@ -284,6 +279,7 @@ class VolumeCheckOperator(BaseOperator):
     def __init__(
         self, *, history: int = 24, tolerance: float = 3.0, mongo_conn_id: str = "mongo_default", **kwargs: Any
     ) -> None:
+        kwargs.setdefault("executor_config", services.executor_config(MONGODB))
         super().__init__(**kwargs)
         self.history = history
         self.tolerance = tolerance
@@ -315,6 +311,7 @@ class KafkaLagCheckOperator(BaseOperator):
         kafka_conn_id: str = "kafka_default",
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("executor_config", services.executor_config(KAFKA))
         super().__init__(**kwargs)
         self.max_lag = max_lag
         self.group = group
@@ -338,6 +335,7 @@ class QualityReportOperator(BaseOperator):
         mongo_conn_id: str = "mongo_default",
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("executor_config", services.executor_config(MONGODB))
         super().__init__(**kwargs)
         self.check_task_ids = list(check_task_ids)
         self.threshold = threshold
@@ -408,6 +406,7 @@ class ExtractionMetricsOperator(BaseOperator):
         mongo_conn_id: str = "mongo_default",
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("executor_config", services.executor_config(KAFKA, MONGODB))
         super().__init__(**kwargs)
         self.extract_task_ids = list(extract_task_ids)
         self.kafka_conn_id = kafka_conn_id

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from kubernetes.client import models as k8s
 
 from airyard import cluster
+from airyard import services as platform_services
 
 DEFAULT_RESOURCES = k8s.V1ResourceRequirements(
     requests={"cpu": "50m", "memory": "128Mi"},
@@ -19,14 +21,15 @@ class TaskPodOperator(KubernetesPodOperator):
     """A KubernetesPodOperator with the platform's defaults.
 
     The image is one of ours and is never pulled, the pod meets the restricted Pod Security
-    Standard, it may reach the platform's services (NetworkPolicy client labels), has bounded
-    resources, and is deleted when it finishes.
+    Standard, has bounded resources, and is deleted when it finishes. It reaches exactly the
+    platform services in `services` (airyard.services): their connections and client labels.
     """
 
     def __init__(
         self,
         *,
         image_name: str,
+        services: Sequence[str] = (),
         labels: dict[str, str] | None = None,
         container_resources: k8s.V1ResourceRequirements | None = None,
         **kwargs: Any,
@@ -39,10 +42,15 @@ class TaskPodOperator(KubernetesPodOperator):
         # Our images are local, so a pod runs a second or two after it is created; the provider's
         # 5 s between checks would add that much again to every task.
         kwargs.setdefault("startup_check_interval_seconds", 1)
+        declared = platform_services.resolve(services)
+        env_from = [*platform_services.env_from(declared), *(kwargs.pop("env_from", None) or [])]
+        env_vars = [*platform_services.env(declared), *(kwargs.pop("env_vars", None) or [])]
         super().__init__(
             image=cluster.image(image_name),
             image_pull_policy="IfNotPresent",
-            labels={**cluster.client_labels(), **(labels or {})},
+            labels={**platform_services.labels(declared), **(labels or {})},
+            env_from=env_from,
+            env_vars=env_vars,
             container_resources=container_resources or DEFAULT_RESOURCES,
             security_context=k8s.V1PodSecurityContext(
                 run_as_non_root=True, seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault")

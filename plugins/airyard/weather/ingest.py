@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 import unicodedata
@@ -28,6 +27,8 @@ from airyard import envconn
 
 PREFERENCES = "user_preferences"
 API_CONN_ID = "weather_api"
+#: The pipeline's own identities (services "objectstore:weather", "mongodb:weather").
+STORE_CONN_ID, MONGO_CONN_ID, BUCKET = "objectstore_weather", "mongo_weather", "weather"
 #: Longer than any city name in use: a much longer one would make an object key past S3's 1024 bytes.
 MAX_CITY = 100
 
@@ -181,21 +182,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--date", required=True, help="partition date, YYYY-MM-DD (the run's interval start)")
     ap.add_argument("--hour", type=int, required=True)
     ap.add_argument("--units", default="metric")
+    ap.add_argument("--bucket", default=BUCKET, help="the bucket the weather object-store user may write")
     args = ap.parse_args(argv)
-    env = os.environ
+    store = envconn.get(STORE_CONN_ID)
     s3 = boto3.client(
         "s3",
-        endpoint_url=env["OBJECTSTORE_ENDPOINT"],
-        region_name=env.get("OBJECTSTORE_REGION", "us-east-1"),
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        endpoint_url=store.extra.get("endpoint_url"),
+        region_name=store.extra.get("region_name") or "us-east-1",
+        aws_access_key_id=store.login,
+        aws_secret_access_key=store.password,
     )
-    client: Any = pymongo.MongoClient(env["MONGO_URI"], serverSelectionTimeoutMS=10000)
-    db = client.get_default_database(default="weather")
+    mongo = envconn.get(MONGO_CONN_ID)
+    client: Any = pymongo.MongoClient(envconn.mongo_uri(mongo), serverSelectionTimeoutMS=10000)
+    db = client[mongo.schema or "weather"]
     summary = run(
         db[PREFERENCES],
         s3,
-        env["OBJECTSTORE_BUCKET"],
+        args.bucket,
         envconn.get(API_CONN_ID),
         date=args.date,
         hour=args.hour,

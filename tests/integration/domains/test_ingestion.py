@@ -71,13 +71,20 @@ def consume(servers: str, topic: str, expected: int, timeout: float = 30) -> lis
     return out
 
 
+def kafka_connection(monkeypatch, address: str) -> None:
+    """kafka_default as the catalog's Secret gives it to a task that declares "kafka"."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_KAFKA_DEFAULT", json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": address}})
+    )
+
+
 def test_subprocess_mode_produces_the_normalised_domains(kafka_service, feeds, topics, monkeypatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_THREAT_FEEDS", feeds)
+    kafka_connection(monkeypatch, kafka_service.address)
     observed, rejected = topics
     op = IngestionOperator(
         task_id="run_full_ingestion",
         config_path=str(DEFAULT_CONFIG),
-        kafka_servers=kafka_service.address,
         observed_topic=observed,
         rejected_topic=rejected,
         execution_mode="subprocess",
@@ -108,6 +115,7 @@ def test_subprocess_mode_produces_the_normalised_domains(kafka_service, feeds, t
 
 def test_a_feed_that_is_down_fails_alone(kafka_service, feeds, topics, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_THREAT_FEEDS", feeds)
+    kafka_connection(monkeypatch, kafka_service.address)
     config = tmp_path / "sources.yaml"
     config.write_text(
         "defaults: {conn_id: threat_feeds, timeout: 5}\n"
@@ -121,7 +129,6 @@ def test_a_feed_that_is_down_fails_alone(kafka_service, feeds, topics, monkeypat
     op = IngestionOperator(
         task_id="run_full_ingestion",
         config_path=str(config),
-        kafka_servers=kafka_service.address,
         observed_topic=observed,
         rejected_topic=rejected,
     )
@@ -138,12 +145,14 @@ def test_a_feed_that_is_down_fails_alone(kafka_service, feeds, topics, monkeypat
     assert {m["domain"] for m in messages} == threat_feeds.EXPECTED["urlhaus_hostfile"]
 
 
-def test_kafka_health_check(kafka_service, topics) -> None:
-    ok = KafkaHealthCheckOperator(task_id="check", kafka_servers=kafka_service.address, topics=list(topics))
+def test_kafka_health_check(kafka_service, topics, monkeypatch) -> None:
+    kafka_connection(monkeypatch, kafka_service.address)
+    ok = KafkaHealthCheckOperator(task_id="check", topics=list(topics))
     assert ok.execute({}) == {"brokers": 1, "topics": {topics[0]: 1, topics[1]: 1}}
-    missing = KafkaHealthCheckOperator(task_id="check", kafka_servers=kafka_service.address, topics=["no.such.topic"])
+    missing = KafkaHealthCheckOperator(task_id="check", topics=["no.such.topic"])
     with pytest.raises(AirflowException, match=r"no\.such\.topic"):
         missing.execute({})
-    down = KafkaHealthCheckOperator(task_id="check", kafka_servers="127.0.0.1:1", topics=[], timeout=3)
+    kafka_connection(monkeypatch, "127.0.0.1:1")
+    down = KafkaHealthCheckOperator(task_id="check", topics=[], timeout=3)
     with pytest.raises(AirflowException, match="unreachable"):
         down.execute({})

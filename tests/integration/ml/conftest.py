@@ -39,14 +39,20 @@ def ml_env(postgres_service: services.Service, mlflow_service: services.Service,
 
     s3 = services.s3_client(s3_service)
     s3.create_bucket(Bucket="lake")
-    return {
-        "MLSP_DATABASE_URI": postgres_service.extra["dsn"],
-        "MLFLOW_TRACKING_URI": mlflow_service.extra["uri"],
-        "S3_ENDPOINT_URL": s3_service.extra["endpoint"],
-        "AWS_ACCESS_KEY_ID": s3_service.username,
-        "AWS_SECRET_ACCESS_KEY": s3_service.password,
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
+    pg = postgres_service
+    # The connections MLStepOperator's services give a step's pod (airyard_ml.common reads them).
+    connections = {
+        "postgres_mlsp": {
+            "conn_type": "postgres", "host": pg.host, "port": pg.port, "login": pg.username,
+            "password": pg.password, "schema": "postgres",
+        },
+        "mlflow_tracking": {"conn_type": "http", "host": mlflow_service.extra["uri"]},
+        "objectstore_ml": {
+            "conn_type": "aws", "login": s3_service.username, "password": s3_service.password,
+            "extra": {"endpoint_url": s3_service.extra["endpoint"], "region_name": "us-east-1"},
+        },
+    }  # fmt: skip
+    return {f"AIRFLOW_CONN_{k.upper()}": json.dumps(v) for k, v in connections.items()}
 
 
 StepRunner = Callable[..., dict[str, Any]]

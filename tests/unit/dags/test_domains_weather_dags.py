@@ -71,11 +71,13 @@ def test_monitoring_groups_and_gate(dags: DagBag) -> None:
 
 def test_weather_task_gets_only_its_own_credentials(dags: DagBag) -> None:
     task = dags.dags["weather_data_ingestion"].get_task("ingest_task")
-    secrets = {e.value_from.secret_key_ref.name for e in task.env_vars if e.value_from}
-    assert secrets == {
-        "airyard-objectstore-user-weather",
-        "airyard-mongodb-weather",
-        "airyard-airflow-external-connections",
+    whole = {e.secret_ref.name for e in task.env_from}
+    assert whole == {"airyard-airflow-conn-objectstore-weather", "airyard-airflow-conn-mongo-weather"}
+    keys = {(e.value_from.secret_key_ref.name, e.name) for e in task.env_vars if e.value_from}
+    assert keys == {("airyard-airflow-external-connections", "AIRFLOW_CONN_WEATHER_API")}
+    assert {k for k, v in task.labels.items() if k.endswith("-client")} == {
+        "airyard-objectstore-client",
+        "airyard-mongodb-client",
     }
     assert task.image == "airyard/airflow:0.1.0"
 

@@ -92,15 +92,24 @@ def test_data_validation_manual_run_checks_the_day_before_it(dags: dict, manual_
     assert json.loads(params) == {"start": "2026-03-01 07:30:00+00:00", "end": "2026-03-02 07:30:00+00:00"}
 
 
-def test_pods_get_credentials_from_secrets_not_from_airflow(dags: dict) -> None:
+def test_pods_get_their_declared_connections_from_secrets_not_from_airflow(dags: dict) -> None:
     task = dags["ml_pipeline_dag"].get_task("train")
-    env = {e.name: e for e in task.env_vars}
-    assert env["MLSP_DATABASE_URI"].value_from.secret_key_ref.name == "airyard-postgresql-mlsp"
-    # The pipelines' own non-admin MLflow user and bucket-scoped object store user, never the admins.
-    assert env["MLFLOW_TRACKING_PASSWORD"].value_from.secret_key_ref.name == "airyard-mlflow-user-ml"
-    assert env["AWS_SECRET_ACCESS_KEY"].value_from.secret_key_ref.name == "airyard-objectstore-user-ml"
-    assert task.labels["airyard-model-serving-client"] == "true"
-    assert task.labels["airyard-mlflow-client"] == "true"
+    # The pipelines' own database user, non-admin MLflow user and bucket-scoped object store user.
+    assert {e.secret_ref.name for e in task.env_from} == {
+        "airyard-airflow-conn-postgres-mlsp",
+        "airyard-airflow-conn-mlflow-tracking",
+        "airyard-airflow-conn-objectstore-ml",
+        "airyard-airflow-conn-backend-api",
+    }
+    assert not [e for e in task.env_vars if e.value_from]
+    clients = {k for k, v in task.labels.items() if k.endswith("-client") and v == "true"}
+    assert clients == {f"airyard-{s}-client" for s in ("postgresql", "mlflow", "objectstore", "model-serving")}
+
+
+def test_a_python_task_gets_its_services_in_its_own_worker_pod(dags: dict) -> None:
+    pod = dags["ml_pipeline_dag"].get_task("check_new_data").executor_config["pod_override"]
+    assert [e.secret_ref.name for e in pod.spec.containers[0].env_from] == ["airyard-airflow-conn-postgres-mlsp"]
+    assert pod.metadata.labels == {"airyard-postgresql-client": "true"}
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ def test_latest_finished_application_decides() -> None:
 
 def test_spark_application_is_small_restricted_and_labelled(monkeypatch) -> None:
     monkeypatch.setenv("AIRYARD_RELEASE", "airyard")
-    spec = lake.spark_application("domains-lake-x", kafka_servers="k:9092", topic="t", active_days=7)["spec"]
+    spec = lake.spark_application("domains-lake-x", topic="t", active_days=7)["spec"]
     assert spec["image"] == "airyard/domains-spark:0.1.0"
     for role in ("driver", "executor"):
         pod = spec[role]
@@ -42,8 +42,11 @@ def test_spark_application_is_small_restricted_and_labelled(monkeypatch) -> None
         assert pod["coreRequest"] == "100m"
         assert pod["labels"]["airyard-kafka-client"] == "true"
         assert pod["labels"][lake.JOB_LABEL] == lake.SPARK_JOB
-        refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in pod["env"]}
-        assert refs == {"airyard-objectstore-user-domains"}  # the pipeline's own identity, not the admin
+        assert pod["labels"]["airyard-objectstore-client"] == "true"
+        # The pipeline's own identities, not the admin's: one connection per declared service.
+        refs = {e["secretRef"]["name"] for e in pod["envFrom"]}
+        assert refs == {"airyard-airflow-conn-kafka-default", "airyard-airflow-conn-objectstore-domains"}
+        assert pod["env"] == []
     assert spec["executor"]["instances"] == 1
     # Small Delta tables: their state is rebuilt in 2 partitions, not 50; JVMs sized for short jobs.
     assert spec["sparkConf"]["spark.databricks.delta.snapshotPartitions"] == "2"

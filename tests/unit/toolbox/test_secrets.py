@@ -21,6 +21,7 @@ class MemoryStore(secrets.SecretStore):
         cluster: dict[str, MemoryStore] | None = None,
     ) -> None:
         self.data = dict(existing or {})
+        self.labels: dict[str, dict[str, str]] = {}
         self.namespace = namespace
         self.cluster = cluster if cluster is not None else {}
         self.cluster[namespace] = self
@@ -39,7 +40,15 @@ class MemoryStore(secrets.SecretStore):
 
     def create(self, name: str, data: dict[str, str], labels: dict[str, str]) -> bool:
         self.data[name] = data
+        self.labels[name] = labels
         return True
+
+    def names(self, labels: dict[str, str]) -> list[str]:
+        return [n for n, own in self.labels.items() if labels.items() <= own.items()]
+
+    def delete(self, name: str) -> None:
+        self.data.pop(name, None)
+        self.labels.pop(name, None)
 
     def replace(self, name: str, data: dict[str, str], labels: dict[str, str]) -> bool:
         changed = self.data[name] != data
@@ -107,6 +116,42 @@ def test_json_documents_format_their_string_leaves() -> None:
         "port": 9092,
         "extra": {"bootstrap.servers": "kafka:9092"},
     }
+
+
+def test_inputs_fill_the_documents_in_and_are_not_written() -> None:
+    keys = {("pg", "username"): "app", ("pg", "password"): "s3cr3t/+"}
+    data = secrets.build_data(
+        {
+            "inputs": {"user": "pg/username", "password": "pg/password"},
+            "json": {"AIRFLOW_CONN_PG": {"login": "{user}", "password": "{password}"}},
+        },
+        lambda name, key: keys[(name, key)],
+    )
+    assert list(data) == ["AIRFLOW_CONN_PG"]
+    assert json.loads(data["AIRFLOW_CONN_PG"]) == {"login": "app", "password": "s3cr3t/+"}
+
+
+def test_secrets_the_spec_no_longer_names_are_pruned_where_asked_and_nowhere_else() -> None:
+    cluster: dict[str, MemoryStore] = {}
+    platform = MemoryStore({"source": {"k": "v"}}, namespace="airyard", cluster=cluster)
+    labels = {"app.kubernetes.io/instance": "airyard"}
+    old = {
+        "labels": labels,
+        "prune": ["tasks"],
+        "secrets": [
+            {"name": "conn-a", "namespace": "tasks", "values": {"a": "1"}},
+            {"name": "everything", "namespace": "tasks", "values": {"all": "1"}},
+            {"name": "fernet", "generate": {"key": 32}},
+        ],
+    }
+    secrets.ensure(platform, old)
+    users = cluster["tasks"]
+    users.data["external"] = {"mine": "x"}  # the user's own Secret, without our labels
+    new = {**old, "secrets": [old["secrets"][0], old["secrets"][2]]}
+    assert secrets.prune(platform, new) == ["tasks/everything"]
+    assert set(users.data) == {"conn-a", "external"}
+    assert "fernet" in platform.data  # the release namespace is not pruned unless listed
+    assert secrets.prune(platform, {**new, "prune": []}) == []
 
 
 def test_derived_secrets_follow_their_spec_while_generated_ones_stay() -> None:

@@ -46,6 +46,7 @@ def main(argv: list[str]) -> int:
     params = json.loads(argv[1]) if len(argv) > 1 and argv[1].strip() else {}
     from airyard_ml import common
 
+    common.use_connections()
     common.emit(steps[argv[0]](**params))
     return 0
 

@@ -10,14 +10,39 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from airyard import envconn
 
+#: The connections a step's pod gets (MLStepOperator's services), by what they are for.
+DATABASE, TRACKING, STORE, SERVING = "postgres_mlsp", "mlflow_tracking", "objectstore_ml", "backend_api"
 #: KubernetesPodOperator's xcom sidecar reads the step's result from here.
 XCOM_FILE = Path("/airflow/xcom/return.json")
 
 
+def use_connections(environ: dict[str, str] | None = None) -> None:
+    """MLflow, boto3, s3fs and DVC read their settings from the environment: give them the
+    step's own MLflow user and object-store user, from the connections the pod declared."""
+    env = os.environ if environ is None else environ
+    tracking = envconn.get(TRACKING, env)
+    store = envconn.get(STORE, env)
+    env.update(
+        {
+            "MLFLOW_TRACKING_URI": tracking.base_url,
+            "MLFLOW_TRACKING_USERNAME": tracking.login,
+            "MLFLOW_TRACKING_PASSWORD": tracking.password,
+            "AWS_ACCESS_KEY_ID": store.login,
+            "AWS_SECRET_ACCESS_KEY": store.password,
+            "AWS_DEFAULT_REGION": str(store.extra.get("region_name") or "us-east-1"),
+            "S3_ENDPOINT_URL": str(store.extra["endpoint_url"]),
+        }
+    )
+
+
 def connect() -> psycopg.Connection:
-    """The application database (postgres_mlsp), from the URI the pod gets out of its Secret."""
-    return psycopg.connect(os.environ["MLSP_DATABASE_URI"], connect_timeout=30)
+    """The application database (postgres_mlsp)."""
+    c = envconn.get(DATABASE)
+    return psycopg.connect(
+        host=c.host, port=c.port or 5432, user=c.login, password=c.password, dbname=c.schema, connect_timeout=30
+    )
 
 
 def emit(result: dict[str, Any]) -> None:
@@ -29,12 +54,8 @@ def emit(result: dict[str, Any]) -> None:
 
 
 def serving_url() -> str:
-    """The backend API (connection backend_api); its in-cluster Service name by default."""
-    url = (
-        os.environ.get("BACKEND_API_URL", "").strip()
-        or f"http://{os.environ.get('AIRYARD_RELEASE', 'airyard')}-model-serving:8000"
-    )
-    return url if "://" in url else f"http://{url}"
+    """The backend API (connection backend_api)."""
+    return envconn.get(SERVING).base_url
 
 
 def _http(method: str, url: str, timeout: float = 60) -> dict[str, Any]:

@@ -13,17 +13,20 @@ A spec (JSON, from the chart) lists the Secrets to ensure:
                   "from": {"superuser-password": "pg-admin/password"}}]}
 
 `generate` makes random values of the given length (or a Fernet key, for "fernet"); `from`
-copies a key of another Secret (created earlier in the list or by the user); `copy` names a Secret
+copies a key of another Secret (created earlier in the list or by the user); `inputs` reads keys
+the same way for the templates only, without writing them; `copy` names a Secret
 whose every key is copied; `values` are plain;
 `template` formats a value from the keys so far (each also URL-quoted as `<key>_q`); `json`
 renders a JSON document whose string leaves are such templates (Airflow connections).
 
 A Secret with generated keys is created once and then never touched. A Secret made only of
-derived values (`from`, `copy`, `values`, `template`, `json`: connection Secrets) is re-derived on
+derived values (`from`, `inputs`, `copy`, `values`, `template`, `json`: connection Secrets) is re-derived on
 every run and replaced when it differs, so a changed spec (a new connection) reaches it.
 
 Secrets are read from and written to --namespace; a secret's `namespace` writes it elsewhere (the
-tasks namespace gets copies of the few Secrets task code may hold).
+tasks namespace gets copies of the few Secrets task code may hold). In the namespaces listed in
+`prune`, Secrets carrying the spec's labels that the spec no longer names are deleted: an upgrade
+that stops giving task code a credential takes it away, instead of leaving it behind.
 """
 
 from __future__ import annotations
@@ -62,7 +65,9 @@ def build_data(spec: dict[str, Any], read_key: Any, read_all: Any = None) -> dic
     for key, ref in spec.get("from", {}).items():
         secret_name, _, other_key = ref.partition("/")
         data[key] = read_key(secret_name, other_key)
-    values = {**spec.get("values", {}), **data}
+    # A connection Secret holds its AIRFLOW_CONN_ documents and nothing else: pods take it whole.
+    inputs = {key: read_key(*ref.partition("/")[::2]) for key, ref in spec.get("inputs", {}).items()}
+    values = {**spec.get("values", {}), **inputs, **data}
     # Templates see every value URL-quoted as "<key>_q" too, for connection URIs.
     quoted = {f"{k}_q": quote(v, safe="") for k, v in values.items()}
     for key, template in spec.get("template", {}).items():
@@ -128,6 +133,18 @@ class SecretStore:
         self.api.request("PUT", f"{self.path}/{name}", body)
         return True
 
+    def names(self, labels: dict[str, str]) -> list[str]:
+        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        found = self.api.request("GET", f"{self.path}?labelSelector={quote(selector, safe='=,')}")
+        return [item["metadata"]["name"] for item in found.get("items", [])]
+
+    def delete(self, name: str) -> None:
+        try:
+            self.api.request("DELETE", f"{self.path}/{name}")
+        except ApiError as err:
+            if err.status != 404:
+                raise
+
     def create(self, name: str, data: dict[str, str], labels: dict[str, str]) -> bool:
         """Create the Secret; False when it already exists (another run won the race)."""
         body = {
@@ -167,13 +184,28 @@ def ensure(store: SecretStore, spec: dict[str, Any]) -> list[str]:
     return created
 
 
+def prune(store: SecretStore, spec: dict[str, Any]) -> list[str]:
+    """Delete the Secrets with the spec's labels, in its `prune` namespaces, that it no longer names."""
+    pruned = []
+    for namespace in spec.get("prune", []):
+        target = store.elsewhere(namespace)
+        kept = {s["name"] for s in spec["secrets"] if s.get("namespace", store.namespace) == namespace}
+        for name in sorted(set(target.names(spec.get("labels", {}))) - kept):
+            target.delete(name)
+            pruned.append(f"{namespace}/{name}")
+            print(f"secret {namespace}/{name}: no longer in the spec, deleted")
+    return pruned
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--spec", required=True, help="the spec, as JSON")
     args = parser.parse_args(argv)
     spec = json.loads(args.spec)
-    ensure(SecretStore(KubeApi.in_cluster(), args.namespace), spec)
+    store = SecretStore(KubeApi.in_cluster(), args.namespace)
+    ensure(store, spec)
+    prune(store, spec)
     return 0
 
 
