@@ -99,7 +99,7 @@ for _ in range(60):
         break
     except OSError:
         time.sleep(2)
-admin = AdminClient(envconn.kafka_config(envconn.get("kafka_default")))
+admin = AdminClient(envconn.kafka_config(envconn.get("kafka_movies")))
 stale = [t for t in topics.values() if t in admin.list_topics(timeout=30).topics]
 if stale:
     for f in admin.delete_topics(stale).values():
@@ -150,7 +150,7 @@ counts = {c: db[c].count_documents({}) for c in collections}
 counts["movies_with_sentiment"] = db[collections[0]].count_documents({"review_count": {"$gt": 0}})
 for c in collections:
     db[c].drop()
-admin = AdminClient({"bootstrap.servers": os.environ["BOOTSTRAP"]})
+admin = AdminClient(kafka_config())
 for f in admin.delete_topics(json.loads(os.environ["BENCH_TOPICS"])).values():
     f.result()
 try:
@@ -167,8 +167,14 @@ def _env(value: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def _kafka_conn() -> str:
-    bootstrap = kube.secret_value(f"{REL}-kafka-connection", "bootstrap-servers", NS)
-    return json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": bootstrap}})
+    """The bench's Kafka connection: Kafka's admin, as it makes and drops its own topics and groups."""
+    secret = f"{REL}-kafka-admin"
+    extra = {
+        "bootstrap.servers": kube.secret_value(secret, "bootstrap-servers", NS),
+        "security.protocol": "SASL_PLAINTEXT",
+    }
+    extra |= {f"sasl.{k}": kube.secret_value(secret, k, NS) for k in ("mechanism", "username", "password")}
+    return json.dumps({"conn_type": "kafka", "extra": extra})
 
 
 def _start_fake(movies: int) -> None:
@@ -214,10 +220,7 @@ def _prepare_collections() -> dict[str, Any]:
 def _count_and_drop() -> dict[str, Any]:
     env = [
         *_mongo_env(),
-        {
-            "name": "BOOTSTRAP",
-            "valueFrom": {"secretKeyRef": {"name": f"{REL}-kafka-connection", "key": "bootstrap-servers"}},
-        },
+        *kube.kafka_env(f"{REL}-kafka-admin"),
         *_env(
             {
                 "BENCH_COLLECTIONS": json.dumps(list(COLLECTIONS.values())),
@@ -226,7 +229,7 @@ def _count_and_drop() -> dict[str, Any]:
             }
         ),
     ]  # fmt: skip
-    out = kube.run_script(NS, f"{NAME}-check", CHECK, labels=CLIENT_LABELS, env=env)
+    out = kube.run_script(NS, f"{NAME}-check", kube.KAFKA_CLIENT + CHECK, labels=CLIENT_LABELS, env=env)
     counts: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return counts
 
@@ -271,7 +274,7 @@ def _run(movies: int, kafka: str, tmdb: str) -> tuple[dict[str, Any], dict[str, 
     env = _env(
         {
             "AIRFLOW_CONN_TMDB_DEFAULT": tmdb,
-            "AIRFLOW_CONN_KAFKA_DEFAULT": kafka,
+            "AIRFLOW_CONN_KAFKA_MOVIES": kafka,
             "BENCH_TOPICS": json.dumps(TOPICS),
             "BENCH_MOVIES": str(movies),
             "BENCH_RUN_ID": RUN_ID,
@@ -288,7 +291,7 @@ def _run(movies: int, kafka: str, tmdb: str) -> tuple[dict[str, Any], dict[str, 
         configmap=NAME,
         job="process.py",
         arguments=[],
-        env=_env({"BENCH_NAMES": json.dumps(names), "BENCH_RUN_ID": RUN_ID, "AIRFLOW_CONN_KAFKA_DEFAULT": kafka}),
+        env=_env({"BENCH_NAMES": json.dumps(names), "BENCH_RUN_ID": RUN_ID, "AIRFLOW_CONN_KAFKA_MOVIES": kafka}),
     )
     return extract, sparkapps.run(app)
 

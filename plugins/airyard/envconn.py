@@ -108,3 +108,32 @@ def redis_url(c: EnvConnection) -> str:
 def kafka_config(c: EnvConnection) -> dict[str, Any]:
     """The librdkafka configuration of a `kafka` connection (its extra is that config)."""
     return {k: v for k, v in c.extra.items() if "." in k or k in ("acks",)}
+
+
+#: The JAAS login modules of the Java client, by SASL mechanism.
+_LOGIN_MODULES = {
+    "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+    "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
+}
+
+
+def _jaas(value: str) -> str:
+    """A JAAS option value, quoted."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def kafka_java_config(c: EnvConnection) -> dict[str, str]:
+    """The same connection for Kafka's Java client (Spark's Kafka source and sink): librdkafka's
+    sasl.username and sasl.password become a JAAS configuration."""
+    config = {k: str(v) for k, v in kafka_config(c).items()}
+    username, password = config.pop("sasl.username", None), config.pop("sasl.password", None)
+    mechanism = config.pop("sasl.mechanism", None) or config.pop("sasl.mechanisms", None)
+    if mechanism:
+        config["sasl.mechanism"] = mechanism
+    if username is not None:
+        module = _LOGIN_MODULES[(mechanism or "PLAIN").upper()]
+        config["sasl.jaas.config"] = (
+            f'{module} required username="{_jaas(username)}" password="{_jaas(password or "")}";'
+        )
+    return config

@@ -91,7 +91,8 @@ def _pod(name: str, volumes: list[dict[str, Any]] | None = None) -> dict[str, An
 
 
 def held_credentials(environ: dict[str, str] | None = None) -> Iterator[tuple[str, str, str]]:
-    """(connection id, login, password) of every connection in the task's environment with a login."""
+    """(connection id, login, password) of every connection in the task's environment with a login
+    (a Kafka connection's SASL user included)."""
     env = dict(os.environ if environ is None else environ)
     for key, value in sorted(env.items()):
         if not key.startswith("AIRFLOW_CONN_") or not value:
@@ -103,6 +104,8 @@ def held_credentials(environ: dict[str, str] | None = None) -> Iterator[tuple[st
             continue
         if conn.login:
             yield conn_id, conn.login, conn.password
+        elif conn.extra.get("sasl.username"):
+            yield conn_id, str(conn.extra["sasl.username"]), str(conn.extra.get("sasl.password", ""))
 
 
 def _pg_login(host: str, login: str, password: str, dbname: str) -> str:
@@ -144,9 +147,49 @@ def _list_bucket(conn: envconn.EnvConnection, bucket: str) -> str:
     return f"{s3.list_objects_v2(Bucket=bucket, MaxKeys=1).get('KeyCount', 0)} objects listed"
 
 
-#: What the probe's task declares: the services of a pipeline (airyard.services).
-SERVICES = ("postgresql:mlsp", "mlflow", "objectstore:domains", "kafka")
+def _read_topic(conn: envconn.EnvConnection, topic: str) -> str:
+    """Fetch the first retained message of partition 0 (offsets first: an empty topic is read too)."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+
+    config = {**envconn.kafka_config(conn), "group.id": PROBE_GROUP, "enable.auto.commit": False}
+    consumer = Consumer(config)
+    try:
+        try:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=15)
+        except KafkaException as exc:
+            raise Refused(exc.args[0].name() + ": " + exc.args[0].str()) from exc
+        if high <= low:
+            return f"{topic}: empty (offsets {low}..{high})"
+        consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+        message = consumer.poll(15)
+        if message is not None and message.error():
+            raise Refused(f"{message.error().name()}: {message.error().str()}")
+        return f"{topic}: read offset {message.offset()}" if message else f"{topic}: nothing within 15 s"
+    finally:
+        consumer.close()
+
+
+def _write_topic(conn: envconn.EnvConnection, topic: str) -> str:
+    from confluent_kafka import Producer
+
+    errors: list[str] = []
+    producer = Producer({**envconn.kafka_config(conn), "message.timeout.ms": 15000})
+    producer.produce(
+        topic, b"isolation probe", on_delivery=lambda err, _msg: err and errors.append(f"{err.name()}: {err.str()}")
+    )
+    producer.flush(20)
+    if errors:
+        raise Refused(errors[0])
+    return f"wrote to {topic}"
+
+
+#: What the probe's task declares: the services of a pipeline (airyard.services), the domain
+#: pipeline's identities here.
+SERVICES = ("postgresql:mlsp", "mlflow", "objectstore:domains", "kafka:domains")
 OWN_STORE = "objectstore:domains"
+OWN_KAFKA, OWN_TOPIC, OTHER_TOPIC = "kafka_domains", "domains.observed", "movies.raw.movies"
+#: A consumer group the domains user may use (its ACLs allow the prefix "airyard-domains").
+PROBE_GROUP = "airyard-domains-isolation-probe"
 
 
 def probe() -> list[Outcome]:
@@ -212,6 +255,22 @@ def probe() -> list[Outcome]:
         ),
         _attempt(
             "read its own bucket (domains, as objectstore_domains)", ALLOWED, lambda: _list_bucket(store, "domains")
+        ),
+    ]
+    kafka = envconn.get(OWN_KAFKA)
+    outcomes += [
+        _attempt(
+            f"read another pipeline's Kafka topic ({OTHER_TOPIC}, as {OWN_KAFKA})",
+            REFUSED,
+            lambda: _read_topic(kafka, OTHER_TOPIC),
+        ),
+        _attempt(
+            f"write another pipeline's Kafka topic ({OTHER_TOPIC}, as {OWN_KAFKA})",
+            REFUSED,
+            lambda: _write_topic(kafka, OTHER_TOPIC),
+        ),
+        _attempt(
+            f"read its own Kafka topic ({OWN_TOPIC}, as {OWN_KAFKA})", ALLOWED, lambda: _read_topic(kafka, OWN_TOPIC)
         ),
     ]
     outcomes.append(

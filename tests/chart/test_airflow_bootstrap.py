@@ -28,7 +28,14 @@ def test_airflow_secrets_are_generated_once_under_the_names_the_overlay_referenc
     }
 
 
-CONNECTIONS = {"connections": {"mlflowUser": "ml", "objectstoreUsers": ["domains"], "mongoUsers": ["weather"]}}
+CONNECTIONS = {
+    "connections": {
+        "mlflowUser": "ml",
+        "objectstoreUsers": ["domains"],
+        "mongoUsers": ["weather"],
+        "kafkaUsers": ["movies"],
+    }
+}
 
 
 def test_platform_connections_come_from_the_service_charts_secrets() -> None:
@@ -38,7 +45,7 @@ def test_platform_connections_come_from_the_service_charts_secrets() -> None:
     assert set(documents) == {
         "AIRFLOW_CONN_POSTGRES_MLSP",
         "AIRFLOW_CONN_REDIS_DEFAULT",
-        "AIRFLOW_CONN_KAFKA_DEFAULT",
+        "AIRFLOW_CONN_KAFKA_MOVIES",
         "AIRFLOW_CONN_MONGO_DEFAULT",
         "AIRFLOW_CONN_MONGO_WEATHER",
         "AIRFLOW_CONN_OBJECTSTORE_DOMAINS",
@@ -67,6 +74,15 @@ def test_platform_connections_come_from_the_service_charts_secrets() -> None:
     assert inputs["mlflow_password"] == "airyard-mlflow-user-ml/password"
     assert inputs["mongo_weather_password"] == "airyard-mongodb-weather/password"
     assert documents["AIRFLOW_CONN_MONGO_WEATHER"]["schema"] == "weather"
+    # Kafka with authentication: the pipeline's SCRAM user, limited by ACLs; no kafka_default.
+    assert documents["AIRFLOW_CONN_KAFKA_MOVIES"]["extra"] == {
+        "bootstrap.servers": "{kafka_bootstrap}",
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "{kafka_movies_mechanism}",
+        "sasl.username": "{kafka_movies_username}",
+        "sasl.password": "{kafka_movies_password}",
+    }
+    assert inputs["kafka_movies_password"] == "airyard-kafka-user-movies/password"
     assert not [
         ref
         for ref in inputs.values()
@@ -208,7 +224,7 @@ def test_the_service_catalog_names_each_declarable_service_in_both_namespaces() 
     assert {m["metadata"]["namespace"] for m in maps} == {"airyard", "airyard-tasks"}
     catalog = json.loads(maps[0]["data"]["AIRYARD_SERVICES"])
     assert sorted(catalog) == [
-        "kafka",
+        "kafka:movies",
         "mlflow",
         "model-serving",
         "mongodb:movies",

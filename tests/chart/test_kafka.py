@@ -16,6 +16,7 @@ from tests.chart.common import (
     assert_restricted,
     find,
     render,
+    secrets_job_spec,
 )
 from tests.chart.helm import HelmError, kinds, search
 
@@ -47,10 +48,15 @@ def test_defaults_render_one_persistent_kraft_node() -> None:
     docs = render(CHART)
     assert kinds(docs) == [
         "ConfigMap/test-kafka",
+        "Job/" + next(d["metadata"]["name"] for d in docs if "-secrets-" in d["metadata"]["name"]),
+        "Job/" + topics_job(docs)["metadata"]["name"],
         "NetworkPolicy/test-kafka",
+        "Role/test-kafka-secrets",
+        "RoleBinding/test-kafka-secrets",
         "Secret/test-kafka-connection",
         "Service/test-kafka",
         "Service/test-kafka-headless",
+        "ServiceAccount/test-kafka-secrets",
         "StatefulSet/test-kafka",
     ]
     sts = find(docs, "StatefulSet", "test-kafka")
@@ -123,15 +129,16 @@ def test_connection_secret_is_the_contract_and_deterministic() -> None:
     assert external[0]["stringData"] == {"bootstrap-servers": "k1:9092,k2:9092"}
 
 
-def test_no_topics_by_default_and_declared_topics_run_an_idempotent_job() -> None:
-    assert not [d for d in render(CHART) if d["kind"] == "Job"]
+def test_no_topics_without_authentication_and_declared_topics_run_an_idempotent_job() -> None:
+    assert not [d for d in render(CHART, {"auth": {"enabled": False}}) if d["kind"] == "Job"]
     docs = render(CHART, {"topics": TOPICS})
     job = topics_job(docs)
     container = search("spec.template.spec.containers[0]", job)
     assert container["command"][:3] == ["python3", "-m", "airyard_toolbox.kafka_topics"]
     assert container["command"][-1] == "test-kafka.airyard.svc:9092"
     spec = json.loads(container["args"][1])
-    assert spec == [
+    assert spec["users"] == []
+    assert spec["topics"] == [
         {
             "name": "pipeline.events_raw",
             "partitions": 3,
@@ -151,10 +158,59 @@ def test_no_topics_by_default_and_declared_topics_run_an_idempotent_job() -> Non
 def test_topic_replication_defaults_to_the_node_count_up_to_three() -> None:
     job = topics_job(render(CHART, {"replicas": 3, "topics": [{"name": "t"}]}))
     spec = json.loads(search("spec.template.spec.containers[0].args[1]", job))
-    assert spec[0]["replicationFactor"] == 3
+    assert spec["topics"][0]["replicationFactor"] == 3
     with pytest.raises(HelmError) as err:
         render(CHART, {"topics": [{"name": "t", "replicationFactor": 3}]})
     assert "topics: t asks for replicationFactor 3 but replicas is 1" in err.value.stderr
+
+
+USERS = {"auth": {"users": [{"name": "movies", "topics": ["movies."], "groups": ["airyard-movies"]}]}}
+
+
+def test_clients_authenticate_with_scram_and_nothing_is_allowed_without_an_acl() -> None:
+    docs = render(CHART, USERS)
+    props = properties(docs)
+    assert props["listeners"] == "CLIENT://:9092,CONTROLLER://:9093"
+    assert props["listener.security.protocol.map"] == "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
+    assert props["sasl.enabled.mechanisms"] == "SCRAM-SHA-512,PLAIN"
+    assert props["listener.name.controller.sasl.enabled.mechanisms"] == "PLAIN"
+    assert props["authorizer.class.name"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["super.users"] == "User:admin"
+    # No password in the ConfigMap: kafka-server writes the JAAS settings from the admin's Secret.
+    assert "jaas" not in find(docs, "ConfigMap", "test-kafka")["data"]["server.properties"]
+    sts = env(find(docs, "StatefulSet", "test-kafka"))
+    assert sts["KAFKA_LISTENER_NAME"] == "CLIENT"
+    assert sts["KAFKA_ADMIN_PASSWORD"] == {"secretKeyRef": {"name": "test-kafka-admin", "key": "password"}}
+    # Generated once by the secrets Job: the admin (PLAIN) and one SCRAM identity per user.
+    spec = {s["name"]: s for s in secrets_job_spec(docs)["secrets"]}
+    assert spec["test-kafka-admin"]["generate"] == {"password": 32}
+    assert spec["test-kafka-user-movies"] == {
+        "name": "test-kafka-user-movies",
+        "generate": {"password": 32},
+        "values": {
+            "username": "movies",
+            "mechanism": "SCRAM-SHA-512",
+            "bootstrap-servers": "test-kafka.airyard.svc:9092",
+        },
+    }
+    # The topics Job logs in as the admin and grants each user its prefixes.
+    job = topics_job(docs)
+    assert json.loads(search("spec.template.spec.containers[0].args[1]", job))["users"] == [
+        {"name": "movies", "topics": ["movies."], "groups": ["airyard-movies"]}
+    ]
+    job_env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in search("spec.template.spec.containers[0].env", job)}
+    assert job_env == {
+        "KAFKA_ADMIN_PASSWORD": {"name": "test-kafka-admin", "key": "password"},
+        "KAFKA_USER_0_PASSWORD": {"name": "test-kafka-user-movies", "key": "password"},
+    }
+
+
+def test_without_authentication_the_listener_is_plaintext() -> None:
+    docs = render(CHART, {"auth": {"enabled": False}})
+    assert properties(docs)["listeners"] == "PLAINTEXT://:9092,CONTROLLER://:9093"
+    assert "authorizer.class.name" not in properties(docs)
+    assert "KAFKA_ADMIN_PASSWORD" not in env(find(docs, "StatefulSet", "test-kafka"))
 
 
 def test_strimzi_provider_renders_validated_v1_resources_only() -> None:
@@ -234,3 +290,5 @@ def test_bad_values_are_rejected_naming_the_key() -> None:
     assert_rejects(CHART, {"heap": {"max": "1GB"}}, "/heap/max")
     assert_rejects(CHART, {"strimzi": {"topicOperator": "yes"}}, "/strimzi/topicOperator")
     assert_rejects(CHART, {"provider": "external"}, "external.bootstrapServers is required")
+    assert_rejects(CHART, {"auth": {"users": [{"name": "admin"}]}}, "/auth/users/0/name")
+    assert_rejects(CHART, {"auth": {"users": [{"name": "etl", "topics": "etl."}]}}, "/auth/users/0/topics")

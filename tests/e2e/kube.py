@@ -236,6 +236,27 @@ def secret_keys(name: str, namespace: str, values: dict[str, str]) -> Iterator[N
 # containerd (1.6) can lose the whole stdout of a container that exits within a second while the
 # node is busy ("Failed to pipe stdout ... file already closed"), while the kubelet reads the
 # termination log from a file and keeps its last 4 KiB, enough for the result line.
+def kafka_env(secret: str) -> list[dict[str, Any]]:
+    """A client pod's Kafka identity from a Secret of charts/kafka (its admin or a user): the
+    variables KAFKA_CLIENT reads."""
+    keys = {"BOOTSTRAP": "bootstrap-servers", "KAFKA_MECHANISM": "mechanism"}
+    keys |= {"KAFKA_USERNAME": "username", "KAFKA_PASSWORD": "password"}
+    return [{"name": n, "valueFrom": {"secretKeyRef": {"name": secret, "key": k}}} for n, k in keys.items()]
+
+
+#: Prepended to the scripts of client pods: kafka_config() is their librdkafka configuration.
+KAFKA_CLIENT = """
+import os as _os
+
+
+def kafka_config() -> dict:
+    config = {"bootstrap.servers": _os.environ["BOOTSTRAP"]}
+    if _os.environ.get("KAFKA_USERNAME"):
+        config |= {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": _os.environ["KAFKA_MECHANISM"],
+                   "sasl.username": _os.environ["KAFKA_USERNAME"], "sasl.password": _os.environ["KAFKA_PASSWORD"]}
+    return config
+"""
+
 _SCRIPT_RUNNER = """
 import contextlib, io, sys
 script = sys.argv.pop(1)  # the script sees the argv of `python3 -c script`

@@ -252,11 +252,10 @@ def test_postgresql_restarted() -> None:
 KAFKA_PRODUCER = """
 import json, os, time
 from confluent_kafka.admin import AdminClient, NewTopic
-from airyard import envconn as conn
 from airyard.movies.extract import Publisher
 
 topic, count, rate = os.environ["TOPIC"], int(os.environ["COUNT"]), float(os.environ["RATE"])
-config = conn.kafka_config(conn.get("kafka_default"))
+config = kafka_config()
 admin = AdminClient(config)  # kept referenced: a collected client fails its futures (_DESTROY)
 (created,) = admin.create_topics([NewTopic(topic, num_partitions=3)]).values()
 created.result(30)
@@ -276,11 +275,10 @@ print("RESULT " + json.dumps({"acked": sum(publisher.sent.values()), "errors": p
 KAFKA_SINK = """
 import json, os, time
 from confluent_kafka import Consumer, KafkaException, TopicPartition
-from airyard import envconn as conn
 from airyard.movies import store
 
 topic, count, collection = os.environ["TOPIC"], int(os.environ["COUNT"]), os.environ["COLLECTION"]
-config = conn.kafka_config(conn.get("kafka_default"))
+config = kafka_config()
 consumer = Consumer({**config, "group.id": os.environ["GROUP"], "auto.offset.reset": "earliest",
                      "enable.auto.commit": False})
 client, database = store.client_from_env()
@@ -325,10 +323,9 @@ print("RESULT " + json.dumps({
 KAFKA_CLEANUP = """
 import os
 from confluent_kafka.admin import AdminClient
-from airyard import envconn as conn
 from airyard.movies import store
 
-admin = AdminClient(conn.kafka_config(conn.get("kafka_default")))
+admin = AdminClient(kafka_config())
 for future in admin.delete_topics([os.environ["TOPIC"]]).values():
     try:
         future.result(30)
@@ -343,9 +340,12 @@ print("cleaned")
 
 def movies_pod(name: str, script: str, env: dict[str, str]) -> dict[str, Any]:
     """A pod of airyard/movies with the platform's connections, as the pipeline's task pods get them."""
-    manifest = kube.pod(name, ["python3", "-c", script], image_name="movies", labels={"app": name, **CLIENT})
+    manifest = kube.pod(
+        name, ["python3", "-c", kube.KAFKA_CLIENT + script], image_name="movies", labels={"app": name, **CLIENT}
+    )
     container = manifest["spec"]["containers"][0]
-    container["env"] = [{"name": k, "value": v} for k, v in env.items()]
+    # Kafka as its admin: the test makes and deletes its own topics and groups.
+    container["env"] = [{"name": k, "value": v} for k, v in env.items()] + kube.kafka_env(f"{REL}-kafka-admin")
     container["envFrom"] = [{"secretRef": {"name": CONNECTIONS}}]
     return manifest
 
@@ -432,7 +432,7 @@ READ_RUN = """
 import json, os
 from confluent_kafka import Consumer, TopicPartition
 run = os.environ["RUN_ID"]
-c = Consumer({"bootstrap.servers": os.environ["BOOTSTRAP"], "group.id": "e2e-faults-read", "enable.auto.commit": False})
+c = Consumer({**kafka_config(), "group.id": "e2e-faults-read", "enable.auto.commit": False})
 out = {}
 for topic in ("movies.raw.movies", "movies.raw.people", "movies.raw.reviews", "movies.deadletter"):
     parts = c.list_topics(topic, timeout=30).topics[topic].partitions
@@ -522,9 +522,9 @@ def test_malformed_input_is_dead_lettered(malformed_tmdb: set[str]) -> None:
             assert af.request("GET", path)["try_number"] == 1, f"{task} needed a retry"
             summaries[task] = af.request("GET", f"{path}/xcomEntries/return_value")["value"]
     print(f"\ningestion run {run_id}: {seconds:.0f} s")
-    bootstrap = {"secretKeyRef": {"name": f"{REL}-kafka-connection", "key": "bootstrap-servers"}}
-    env = [{"name": "BOOTSTRAP", "valueFrom": bootstrap}, {"name": "RUN_ID", "value": run_id}]
-    out = kube.run_script(NS, f"e2e-faults-read-{uuid.uuid4().hex[:6]}", READ_RUN, labels=CLIENT, env=env)
+    env = [*kube.kafka_env(f"{REL}-kafka-admin"), {"name": "RUN_ID", "value": run_id}]
+    name = f"e2e-faults-read-{uuid.uuid4().hex[:6]}"
+    out = kube.run_script(NS, name, kube.KAFKA_CLIENT + READ_RUN, labels=CLIENT, env=env)
     on_kafka = json.loads(out.split("RESULT ", 1)[1])
     dead = on_kafka.pop("movies.deadletter")
     reasons = {(d["source"], d["reason"]) for d in dead}

@@ -21,8 +21,11 @@ MUST_BE_REFUSED = {
     "call MLflow's user-management API",
     "read another pipeline's bucket (lake, as objectstore_domains)",
     "use a service it did not declare (mongodb:movies)",
+    "read another pipeline's Kafka topic (movies.raw.movies, as kafka_domains)",
+    "write another pipeline's Kafka topic (movies.raw.movies, as kafka_domains)",
 }
 MUST_BE_ALLOWED = {
+    "read its own Kafka topic (domains.observed, as kafka_domains)",
     "create a pod in the tasks namespace with a connection it declared",
     "log into its own database (postgres_mlsp)",
     "read its own bucket (domains, as objectstore_domains)",
@@ -46,13 +49,17 @@ def test_a_task_is_refused_the_platform_and_keeps_what_it_needs() -> None:
     assert all(report[c]["observed"] == "refused" for c in logins), logins
     # Refused by the API server (RBAC, the admission policy) or the database's authentication, not
     # by a missing object or a network error.
+    kafka = {c for c in MUST_BE_REFUSED if "Kafka topic" in c}
     outside_kubernetes = {
         "read another pipeline's bucket (lake, as objectstore_domains)",
         "use a service it did not declare (mongodb:movies)",
+        *kafka,
     }
     for check in MUST_BE_REFUSED - outside_kubernetes:
         assert report[check]["detail"].startswith("HTTP 403"), report[check]
     assert "ConnectionMissing" in report["use a service it did not declare (mongodb:movies)"]["detail"]
+    for check in kafka:  # the brokers' ACLs, not a network error
+        assert report[check]["detail"].startswith("TOPIC_AUTHORIZATION_FAILED"), report[check]
     assert "AccessDenied" in report["read another pipeline's bucket (lake, as objectstore_domains)"]["detail"]
     assert "kept for tasks" in report["create a pod in the tasks namespace that mounts a platform Secret"]["detail"]
     for check in logins:

@@ -1,7 +1,8 @@
 """charts/kafka on the kind cluster: a KRaft node from our image, real confluent-kafka clients in pods.
 
 The clients run in pods of the toolbox image that carry the chart's client label: KRaft advertises
-per-pod names of the headless Service, which only resolve inside the cluster.
+per-pod names of the headless Service, which only resolve inside the cluster. They log in as the
+chart's user `app` (SASL/SCRAM), whose ACLs allow the topics "e2e." and the groups "check-".
 Our CNI does not enforce NetworkPolicy, so the policy is checked as an object, not as blocked traffic.
 """
 
@@ -16,6 +17,7 @@ from tests.e2e import kube
 RELEASE = "kafka"  # objects are named "kafka", "kafka-headless", "kafka-connection"
 CLIENT = {"kafka-client": "true"}
 DECLARED = {"name": "e2e.declared", "partitions": 2, "config": {"retention.ms": 3600000}}
+USERS = {"auth": {"users": [{"name": "app", "topics": ["e2e."], "groups": ["check-"]}]}}
 
 PRODUCE = """
 import json, os, time
@@ -23,7 +25,7 @@ from confluent_kafka import Producer
 
 count, rate, topic = int(os.environ["COUNT"]), float(os.environ["RATE"]), os.environ["TOPIC"]
 producer = Producer({
-    "bootstrap.servers": os.environ["BOOTSTRAP"],
+    **kafka_config(),
     "acks": "all",
     "enable.idempotence": True,
     # Long enough to ride out a broker restart: librdkafka retries until then.
@@ -60,7 +62,7 @@ from confluent_kafka import Consumer
 
 expected, topic = int(os.environ["COUNT"]), os.environ["TOPIC"]
 consumer = Consumer({
-    "bootstrap.servers": os.environ["BOOTSTRAP"],
+    **kafka_config(),
     "group.id": "check-" + uuid.uuid4().hex,
     "auto.offset.reset": "earliest",
     "enable.auto.commit": False,
@@ -90,7 +92,7 @@ DESCRIBE = """
 import json, os
 from confluent_kafka.admin import AdminClient, ConfigResource
 
-admin = AdminClient({"bootstrap.servers": os.environ["BOOTSTRAP"]})
+admin = AdminClient(kafka_config())
 topic = os.environ["TOPIC"]
 meta = admin.list_topics(timeout=30)
 (config,) = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topic)]).values()
@@ -99,17 +101,20 @@ print(json.dumps({"brokers": len(meta.brokers), "partitions": len(meta.topics[to
 """
 
 
-def client_env(namespace: str, **values: Any) -> list[dict[str, Any]]:
-    """Bootstrap servers from the connection Secret (the contract other charts use), plus values."""
-    bootstrap = {
-        "name": "BOOTSTRAP",
-        "valueFrom": {"secretKeyRef": {"name": f"{RELEASE}-connection", "key": "bootstrap-servers"}},
-    }
-    return [bootstrap, *({"name": k, "value": str(v)} for k, v in values.items())]
+def client_env(namespace: str, user: str = "app", **values: Any) -> list[dict[str, Any]]:
+    """The user's identity and bootstrap servers from its Secret (the contract other charts use), plus values."""
+    return [*kube.kafka_env(f"{RELEASE}-user-{user}"), *({"name": k, "value": str(v)} for k, v in values.items())]
+
+
+def client_pod(name: str, script: str, env: list[dict[str, Any]]) -> dict[str, Any]:
+    pod = kube.pod(name, ["python3", "-c", kube.KAFKA_CLIENT + script], labels={"app": name, **CLIENT})
+    pod["spec"]["containers"][0]["env"] = env
+    return pod
 
 
 def run_json(namespace: str, name: str, script: str, **values: Any) -> dict[str, Any]:
-    out = kube.run_script(namespace, name, script, labels=CLIENT, env=client_env(namespace, **values), timeout=420)
+    env = client_env(namespace, **values)
+    out = kube.run_script(namespace, name, kube.KAFKA_CLIENT + script, labels=CLIENT, env=env, timeout=420)
     return json.loads(out.strip().splitlines()[-1].removeprefix("RESULT "))
 
 
@@ -122,7 +127,7 @@ def install(namespace: str, values: dict[str, Any]) -> float:
     """
     start = time.monotonic()
     try:
-        kube.helm_install("kafka", RELEASE, namespace, {"persistence": {"size": "1Gi"}, **values})
+        kube.helm_install("kafka", RELEASE, namespace, {"persistence": {"size": "1Gi"}, **USERS, **values})
     except RuntimeError as err:
         if "pods have failed" not in str(err):
             raise
@@ -174,8 +179,7 @@ def test_installs_ready_with_declared_topic_and_data_survives_the_pod(namespace:
 def test_idempotent_producer_loses_nothing_across_a_broker_restart(namespace: str) -> None:
     install(namespace, {"topics": [DECLARED]})
     count, rate = 3000, 50  # about a minute of production; the restart falls in the middle
-    producer = kube.pod("producer", ["python3", "-c", PRODUCE], labels={"app": "producer", **CLIENT})
-    producer["spec"]["containers"][0]["env"] = client_env(namespace, TOPIC="e2e.durable", COUNT=count, RATE=rate)
+    producer = client_pod("producer", PRODUCE, client_env(namespace, TOPIC="e2e.durable", COUNT=count, RATE=rate))
     kube.apply(producer, namespace=namespace)
 
     kube.wait_until("the producer's first acknowledgements", lambda: acked_so_far(namespace) >= 300, timeout=180)
@@ -195,14 +199,17 @@ def test_three_nodes_form_a_quorum_and_ride_out_the_loss_of_one(namespace: str) 
     topic = {"name": "e2e.replicated", "partitions": 3}
     install(namespace, {"replicas": 3, "topics": [topic]})
     assert kube.get("statefulset", RELEASE, namespace)["status"]["readyReplicas"] == 3
-    (job,) = [j["metadata"]["name"] for j in kube.get("jobs", namespace=namespace)["items"]]
+    (job,) = [
+        j["metadata"]["name"]
+        for j in kube.get("jobs", namespace=namespace)["items"]
+        if "-topics-" in j["metadata"]["name"]
+    ]
     kube.kubectl("wait", "-n", namespace, "--for=condition=Complete", f"job/{job}", "--timeout=300s", timeout=320)
     described = run_json(namespace, "describe", DESCRIBE, TOPIC=topic["name"])
     assert (described["brokers"], described["partitions"]) == (3, 3)
 
     count = 2000
-    producer = kube.pod("producer", ["python3", "-c", PRODUCE], labels={"app": "producer", **CLIENT})
-    producer["spec"]["containers"][0]["env"] = client_env(namespace, TOPIC=topic["name"], COUNT=count, RATE=50)
+    producer = client_pod("producer", PRODUCE, client_env(namespace, TOPIC=topic["name"], COUNT=count, RATE=50))
     kube.apply(producer, namespace=namespace)
     kube.wait_until("the producer's first acknowledgements", lambda: acked_so_far(namespace) >= 300, timeout=180)
     # One node of three goes: replication factor 3 with min.insync.replicas 2 keeps acks=all writes going.
@@ -213,3 +220,54 @@ def test_three_nodes_form_a_quorum_and_ride_out_the_loss_of_one(namespace: str) 
     consumed = run_json(namespace, "consume", CONSUME, TOPIC=topic["name"], COUNT=count)
     assert consumed["missing"] == []
     assert (consumed["count"], consumed["distinct"]) == (count, count)
+
+
+REFUSALS = """
+import json, os
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+def watermarks(config, topic):
+    c = Consumer({**config, "group.id": "check-refusals"})
+    try:
+        return "allowed %s" % (c.get_watermark_offsets(TopicPartition(topic, 0), timeout=20),)
+    except KafkaException as exc:
+        return exc.args[0].name()
+    finally:
+        c.close()
+
+def produce(config, topic):
+    errors = []
+    p = Producer({**config, "message.timeout.ms": 20000})
+    p.produce(topic, b"x", on_delivery=lambda err, msg: errors.append(err.name() if err else "ok"))
+    p.flush(30)
+    return errors[0] if errors else "no answer"
+
+user = kafka_config()
+anonymous = {"bootstrap.servers": user["bootstrap.servers"], "socket.timeout.ms": 10000}
+print("RESULT " + json.dumps({
+    "user_reads_own": watermarks(user, os.environ["OWN"]),
+    "user_reads_other": watermarks(user, os.environ["OTHER"]),
+    "user_writes_other": produce(user, os.environ["OTHER"]),
+    "wrong_password": watermarks({**user, "sasl.password": "not-it"}, os.environ["OWN"]),
+    "anonymous": watermarks(anonymous, os.environ["OWN"]),
+}))
+"""
+
+
+def test_clients_are_authenticated_and_confined_to_their_topics(namespace: str) -> None:
+    other = {"name": "other.private"}
+    install(namespace, {"topics": [DECLARED, other]})
+    (job,) = [
+        j["metadata"]["name"]
+        for j in kube.get("jobs", namespace=namespace)["items"]
+        if "-topics-" in j["metadata"]["name"]
+    ]
+    kube.kubectl("wait", "-n", namespace, "--for=condition=Complete", f"job/{job}", "--timeout=300s", timeout=320)
+    outcome = run_json(namespace, "refusals", REFUSALS, OWN=DECLARED["name"], OTHER=other["name"])
+    print(f"\n{outcome}")
+    assert outcome["user_reads_own"].startswith("allowed")
+    assert outcome["user_reads_other"] == "TOPIC_AUTHORIZATION_FAILED"
+    assert outcome["user_writes_other"] == "TOPIC_AUTHORIZATION_FAILED"
+    assert outcome["wrong_password"] == "_AUTHENTICATION"
+    # A client without SASL speaks a protocol the SASL listener does not: it never gets an answer.
+    assert outcome["anonymous"] in {"_TRANSPORT", "_TIMED_OUT", "_ALL_BROKERS_DOWN"}

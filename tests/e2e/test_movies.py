@@ -26,12 +26,8 @@ REPORTS = kube.REPO / "reports"
 MONGO_ENV = [
     {"name": "MONGO_URI", "valueFrom": {"secretKeyRef": {"name": f"{REL}-mongodb-movies", "key": "uri"}}},
 ]
-KAFKA_ENV = [
-    {
-        "name": "BOOTSTRAP",
-        "valueFrom": {"secretKeyRef": {"name": f"{REL}-kafka-connection", "key": "bootstrap-servers"}},
-    }
-]
+# The test reads what the pipeline produced as Kafka's admin, an operator's view.
+KAFKA_ENV = kube.kafka_env(f"{REL}-kafka-admin")
 CLIENT_LABELS = {f"{REL}-mongodb-client": "true", f"{REL}-kafka-client": "true"}
 # The fakes run in the platform namespace; tasks reach them from the tasks namespace by full name.
 EXTERNAL = {
@@ -104,6 +100,7 @@ def run_dag(af: airflow.Airflow, dag_id: str, timeout: float) -> tuple[str, dict
 
 
 def in_cluster(name: str, script: str) -> dict:
+    script = kube.KAFKA_CLIENT + script
     out = kube.run_script(NS, name, script, labels=CLIENT_LABELS, env=MONGO_ENV + KAFKA_ENV, timeout=240)
     return json.loads(out.strip().splitlines()[-1])
 
@@ -119,7 +116,7 @@ import json, os
 from confluent_kafka import Consumer, TopicPartition
 run = {run_id!r}
 def read(topic):
-    c = Consumer({{"bootstrap.servers": os.environ["BOOTSTRAP"], "group.id": "e2e-read", "enable.auto.commit": False}})
+    c = Consumer({{**kafka_config(), "group.id": "e2e-read", "enable.auto.commit": False}})
     parts = c.list_topics(topic, timeout=10).topics[topic].partitions
     ends = {{p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}}
     c.assign([TopicPartition(topic, p, 0) for p in parts])

@@ -43,8 +43,21 @@ connection and to the service whose NetworkPolicy admits it.
 {{- end }}
 {{- if $p.kafka }}
 {{- $_ := set $from "kafka_bootstrap" (printf "%s-kafka-connection/bootstrap-servers" $rel) }}
+{{- /* With Kafka authentication, one connection per Kafka user (charts/kafka auth.users), each
+limited by its ACLs; without it, kafka_default, which anyone may use for anything. */}}
+{{- range .Values.connections.kafkaUsers }}
+{{- $secret := printf "%s-kafka-user-%s" $rel . }}
+{{- $v := printf "kafka_%s" (. | replace "-" "_") }}
+{{- range $key := list "username" "password" "mechanism" }}
+{{- $_ := set $from (printf "%s_%s" $v $key) (printf "%s/%s" $secret $key) }}
+{{- end }}
+{{- $sasl := dict "security.protocol" "SASL_PLAINTEXT" "sasl.mechanism" (printf "{%s_mechanism}" $v) "sasl.username" (printf "{%s_username}" $v) "sasl.password" (printf "{%s_password}" $v) }}
+{{- $_ := set $json (printf "AIRFLOW_CONN_%s" (upper $v)) (dict "conn_type" "kafka" "extra" (merge (dict "bootstrap.servers" "{kafka_bootstrap}") $sasl)) }}
+{{- $_ := set $services (printf "kafka:%s" .) (dict "connection" $v "network" "kafka") }}
+{{- else }}
 {{- $_ := set $json "AIRFLOW_CONN_KAFKA_DEFAULT" (dict "conn_type" "kafka" "extra" (dict "bootstrap.servers" "{kafka_bootstrap}")) }}
 {{- $_ := set $services "kafka" (dict "connection" "kafka_default" "network" "kafka") }}
+{{- end }}
 {{- end }}
 {{- if $p.mongodb }}
 {{- /* mongo_default is the movie pipeline's database; each of mongoUsers gets mongo_<user>. */}}

@@ -1,4 +1,16 @@
 {{/* The headless Service: per-node DNS names for the quorum and the advertised listeners. */}}
+{{- define "kafka.authOn" -}}
+{{- if and .Values.auth.enabled (eq .Values.provider "kraft") }}true{{ end -}}
+{{- end -}}
+
+{{/* The super user's Secret (brokers, controllers, the topics Job) and a client user's: (list . "movies"). */}}
+{{- define "kafka.adminSecret" -}}
+{{- printf "%s-admin" (include "airyard.fullname" .) -}}
+{{- end -}}
+{{- define "kafka.userSecret" -}}
+{{- printf "%s-user-%s" (include "airyard.fullname" (index . 0)) (index . 1) -}}
+{{- end -}}
+
 {{- define "kafka.headless" -}}
 {{- printf "%s-headless" (include "airyard.fullname" .) -}}
 {{- end -}}
@@ -78,6 +90,21 @@ final character carrying 2 bits.
       "share.coordinator.state.topic.replication.factor" $rf
       "share.coordinator.state.topic.min.isr" $minIsr
 -}}
+{{- if include "kafka.authOn" . }}
+{{- /* Users (SCRAM) and the admin (PLAIN) on the clients' listener; brokers and controllers talk
+as the admin (SCRAM cannot serve the controllers' listener). Nothing is allowed without an ACL. */}}
+{{- $_ := mergeOverwrite $props (dict
+      "listeners" "CLIENT://:9092,CONTROLLER://:9093"
+      "inter.broker.listener.name" "CLIENT"
+      "listener.security.protocol.map" "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
+      "sasl.enabled.mechanisms" "SCRAM-SHA-512,PLAIN"
+      "listener.name.controller.sasl.enabled.mechanisms" "PLAIN"
+      "sasl.mechanism.inter.broker.protocol" "PLAIN"
+      "sasl.mechanism.controller.protocol" "PLAIN"
+      "authorizer.class.name" "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+      "super.users" "User:admin"
+      "allow.everyone.if.no.acl.found" "false") }}
+{{- end }}
 {{- /* YAML numbers reach templates as float64: print integers as integers, not 1e+09. */}}
 {{- range $key, $value := merge (deepCopy .Values.config) $props }}
 {{ $key }}={{ if kindIs "float64" $value }}{{ int64 $value }}{{ else }}{{ $value }}{{ end }}

@@ -23,8 +23,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-#: The connections the SparkApplication declares (airyard.domains.lake.SERVICES).
-KAFKA, STORE = "kafka_default", "objectstore_domains"
+#: The connections the SparkApplication declares (airyard.domains.lake.SERVICES), and the prefix
+#: of the consumer groups its Kafka source makes up (the domains user's ACLs allow "airyard-domains").
+KAFKA, STORE, GROUP_PREFIX = "kafka_domains", "objectstore_domains", "airyard-domains-spark"
 
 EVENT = T.StructType(
     [
@@ -66,8 +67,9 @@ def session() -> SparkSession:
 
 
 def kafka_options() -> dict[str, str]:
-    """The Kafka source's options from the kafka_default connection."""
-    return {f"kafka.{k}": str(v) for k, v in envconn.kafka_config(envconn.get(KAFKA)).items()}
+    """The Kafka source's options: the pipeline's own identity, and group ids its ACLs allow."""
+    cfg = envconn.kafka_java_config(envconn.get(KAFKA))
+    return {**{f"kafka.{k}": v for k, v in cfg.items()}, "groupIdPrefix": GROUP_PREFIX}
 
 
 def log(msg: str) -> None:

@@ -32,10 +32,12 @@ from typing import Any
 from airyard import envconn as conn
 from airyard.movies import (
     GENRE_STATS,
+    KAFKA_CONN,
     MOVIES,
     PEOPLE,
     PROCESSING_GROUP,
     REVIEWS,
+    SPARK_GROUP_PREFIX,
     TOPIC_MOVIES,
     TOPIC_PEOPLE,
     TOPIC_REVIEWS,
@@ -114,8 +116,9 @@ def envelope(data: T.StructType) -> T.StructType:
 
 
 def kafka_options() -> dict[str, str]:
-    cfg = conn.kafka_config(conn.get("kafka_default"))
-    return {f"kafka.{k}": str(v) for k, v in cfg.items()}
+    """The Kafka source's options: the pipeline's own identity, and group ids its ACLs allow."""
+    cfg = conn.kafka_java_config(conn.get(KAFKA_CONN))
+    return {**{f"kafka.{k}": v for k, v in cfg.items()}, "groupIdPrefix": SPARK_GROUP_PREFIX}
 
 
 def read_topic(spark: SparkSession, topic: str, schema: T.StructType) -> DataFrame:
@@ -224,7 +227,7 @@ def commit_offsets(frames: dict[str, DataFrame]) -> dict[str, int]:
         for row in df.groupBy("partition").agg(F.max("offset").alias("o")).collect():
             offsets.append(TopicPartition(topic, int(row["partition"]), int(row["o"]) + 1))
     if offsets:
-        cfg = conn.kafka_config(conn.get("kafka_default"))
+        cfg = conn.kafka_config(conn.get(KAFKA_CONN))
         consumer = Consumer({**cfg, "group.id": PROCESSING_GROUP, "enable.auto.commit": False})
         try:
             consumer.commit(offsets=offsets, asynchronous=False)

@@ -27,6 +27,9 @@ from airyard.domains.parsers import FeedError, parse
 
 OBSERVED_TOPIC = "domains.observed"
 REJECTED_TOPIC = "domains.rejected"
+#: The pipeline's Kafka identity: ACLs allow it the topics "domains.*" and the consumer groups
+#: starting "airyard-domains" (charts/airyard/values.yaml, kafka.auth.users).
+KAFKA_SERVICE, KAFKA_CONN = "kafka:domains", "kafka_domains"
 RESULT_MARKER = "INGESTION_RESULT "
 
 
@@ -135,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default=str(feeds.DEFAULT_CONFIG))
     ap.add_argument("--source", default="", help="one source by name (default: all enabled)")
-    ap.add_argument("--kafka-conn", default="kafka_default", help="the Kafka connection (AIRFLOW_CONN_<ID>)")
+    ap.add_argument("--kafka-conn", default=KAFKA_CONN, help="the Kafka connection (AIRFLOW_CONN_<ID>)")
     ap.add_argument("--interval-start", required=True)
     ap.add_argument("--interval-end", required=True)
     ap.add_argument("--run-id", default=f"manual__{datetime.now().isoformat()}")

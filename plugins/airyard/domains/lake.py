@@ -24,7 +24,7 @@ MAX_AGE_MINUTES = {"bronze": 30, "silver": 60, "gold": 120}
 SPARK_JOB = "domains-lake"
 JOB_LABEL = "airyard.io/spark-job"
 #: What the lake job's driver and executors use (jobs/domains_lake.py reads the connections).
-SERVICES = ("kafka", "objectstore:domains")
+SERVICES = ("kafka:domains", "objectstore:domains")
 SPARK_API = ("sparkoperator.k8s.io", "v1beta2", "sparkapplications")
 
 

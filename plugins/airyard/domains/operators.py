@@ -42,7 +42,7 @@ class IngestionOperator(BaseOperator):
 
     :param source_name: one source of the config by name; None ingests every enabled source.
     :param config_path: the sources.yaml (default: the one shipped with the plugin).
-    :param kafka_conn_id: the Kafka connection (the task declares the service "kafka").
+    :param kafka_conn_id: the Kafka connection (the pipeline's identity, service "kafka:domains").
     :param execution_mode: "subprocess" (a child Python of the worker) or "pod" (a pod of the
         airyard/airflow image: the seed's docker mode on Kubernetes, isolating the feed parsing
         from the worker and bounding its resources).
@@ -57,7 +57,7 @@ class IngestionOperator(BaseOperator):
         *,
         source_name: str | None = None,
         config_path: str = str(feeds.DEFAULT_CONFIG),
-        kafka_conn_id: str = "kafka_default",
+        kafka_conn_id: str = ingest.KAFKA_CONN,
         execution_mode: str = "subprocess",
         observed_topic: str = ingest.OBSERVED_TOPIC,
         rejected_topic: str = ingest.REJECTED_TOPIC,
@@ -67,7 +67,7 @@ class IngestionOperator(BaseOperator):
     ) -> None:
         if execution_mode not in EXECUTION_MODES:
             raise ValueError(f"execution_mode must be one of {EXECUTION_MODES}, not {execution_mode!r}")
-        self.uses = ("kafka", *(f"{services.EXTERNAL}{c}" for c in feed_conn_ids))
+        self.uses = (ingest.KAFKA_SERVICE, *(f"{services.EXTERNAL}{c}" for c in feed_conn_ids))
         if execution_mode == "subprocess":  # the worker itself produces: its pod gets the services
             kwargs.setdefault("executor_config", services.executor_config(*self.uses))
         else:
@@ -147,9 +147,14 @@ class KafkaHealthCheckOperator(BaseOperator):
     """Fail unless the brokers answer and every topic in `topics` exists with a leader on each partition."""
 
     def __init__(
-        self, *, kafka_conn_id: str = "kafka_default", topics: Sequence[str] = (), timeout: float = 15, **kwargs: Any
+        self,
+        *,
+        kafka_conn_id: str = ingest.KAFKA_CONN,
+        topics: Sequence[str] = (),
+        timeout: float = 15,
+        **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("executor_config", services.executor_config("kafka"))
+        kwargs.setdefault("executor_config", services.executor_config(ingest.KAFKA_SERVICE))
         super().__init__(**kwargs)
         self.kafka_conn_id = kafka_conn_id
         self.topics = list(topics)

@@ -13,8 +13,13 @@ TOPIC_DEADLETTER = "movies.deadletter"
 TOPIC_METRICS = "movies.metrics"
 RAW_TOPICS = (TOPIC_MOVIES, TOPIC_PEOPLE, TOPIC_REVIEWS)
 ALL_TOPICS = (*RAW_TOPICS, TOPIC_DEADLETTER, TOPIC_METRICS)
+#: The pipeline's Kafka identity (service "kafka:movies"): ACLs allow it the topics above and
+#: the consumer groups starting "airyard-movies" (charts/airyard/values.yaml, kafka.auth.users).
+KAFKA_CONN = "kafka_movies"
 #: Consumer group whose committed offsets mark what processing has read (Kafka lag is measured on it).
 PROCESSING_GROUP = "airyard-movies-processing"
+#: Prefix of the consumer groups Spark's Kafka source makes up for its reads.
+SPARK_GROUP_PREFIX = "airyard-movies-spark"
 #: MongoDB database and collections (indexes declared in charts/airyard/values.yaml).
 DATABASE = "movies"
 MOVIES = "movies"

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from airyard import envconn as conn
-from airyard.movies import TOPIC_DEADLETTER, TOPIC_MOVIES, TOPIC_PEOPLE, TOPIC_REVIEWS, records
+from airyard.movies import KAFKA_CONN, TOPIC_DEADLETTER, TOPIC_MOVIES, TOPIC_PEOPLE, TOPIC_REVIEWS, records
 from airyard.movies.tmdb import (
     DEFAULT_BASE_URL,
     DEFAULT_RATE_PER_SECOND,
@@ -164,7 +164,7 @@ def run(
     env = os.environ if environ is None else environ
     started = time.monotonic()
     client = build_client(env)
-    publisher = Publisher(conn.kafka_config(conn.get("kafka_default", env)))
+    publisher = Publisher(conn.kafka_config(conn.get(KAFKA_CONN, env)))
     ex = Extractor(client, publisher, run_id)
     if kind == "popular_movies":
         ex.each("movie", "popular", client.popular_movies(pages), records.movie)

@@ -19,6 +19,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from airyard import alerts, cluster, services
 from airyard.movies import (
     ALL_TOPICS,
+    KAFKA_CONN,
     MOVIES,
     PIPELINE_METRICS,
     PROCESSING_GROUP,
@@ -48,7 +49,7 @@ DEFAULT_ARGS: dict[str, Any] = {
 
 
 #: The movie pipeline's identity at each service it uses (airyard.services).
-KAFKA, MONGODB = "kafka", "mongodb:movies"
+KAFKA, MONGODB = "kafka:movies", "mongodb:movies"
 #: The extraction pods: TMDB (the user's connection), Redis for the shared rate limit, Kafka.
 EXTRACT_SERVICES = (KAFKA, "redis", "external:tmdb_default")
 #: The Spark job reads the raw topics and writes the collections.
@@ -90,9 +91,7 @@ class TMDBExtractOperator(TaskPodOperator):
 class KafkaHealthCheckOperator(BaseOperator):
     """Fail unless a broker answers and every topic the pipeline uses exists."""
 
-    def __init__(
-        self, *, topics: Sequence[str] = ALL_TOPICS, kafka_conn_id: str = "kafka_default", **kwargs: Any
-    ) -> None:
+    def __init__(self, *, topics: Sequence[str] = ALL_TOPICS, kafka_conn_id: str = KAFKA_CONN, **kwargs: Any) -> None:
         kwargs.setdefault("executor_config", services.executor_config(KAFKA))
         super().__init__(**kwargs)
         self.topics = tuple(topics)
@@ -308,7 +307,7 @@ class KafkaLagCheckOperator(BaseOperator):
         *,
         max_lag: int = 100_000,
         group: str = PROCESSING_GROUP,
-        kafka_conn_id: str = "kafka_default",
+        kafka_conn_id: str = KAFKA_CONN,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("executor_config", services.executor_config(KAFKA))
@@ -402,7 +401,7 @@ class ExtractionMetricsOperator(BaseOperator):
         self,
         *,
         extract_task_ids: Sequence[str],
-        kafka_conn_id: str = "kafka_default",
+        kafka_conn_id: str = KAFKA_CONN,
         mongo_conn_id: str = "mongo_default",
         **kwargs: Any,
     ) -> None:

@@ -72,9 +72,9 @@ def consume(servers: str, topic: str, expected: int, timeout: float = 30) -> lis
 
 
 def kafka_connection(monkeypatch, address: str) -> None:
-    """kafka_default as the catalog's Secret gives it to a task that declares "kafka"."""
+    """kafka_domains as the catalog's Secret gives it to a task that declares "kafka:domains"."""
     monkeypatch.setenv(
-        "AIRFLOW_CONN_KAFKA_DEFAULT", json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": address}})
+        "AIRFLOW_CONN_KAFKA_DOMAINS", json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": address}})
     )
 
 

@@ -18,6 +18,7 @@ import pytest
 import redis
 from airyard.movies import (
     ALL_TOPICS,
+    KAFKA_CONN,
     PROCESSING_GROUP,
     RAW_TOPICS,
     TOPIC_DEADLETTER,
@@ -78,7 +79,7 @@ def env(
     """AIRFLOW_CONN_* as the platform defines them (bootstrap chart), pointing at the test services."""
     values = {
         "AIRFLOW_CONN_TMDB_DEFAULT": json.dumps({"conn_type": "http", "host": tmdb, "password": "test-key"}),
-        "AIRFLOW_CONN_KAFKA_DEFAULT": json.dumps(
+        "AIRFLOW_CONN_KAFKA_MOVIES": json.dumps(
             {"conn_type": "kafka", "extra": {"bootstrap.servers": kafka_service.address}}
         ),
         "AIRFLOW_CONN_REDIS_DEFAULT": json.dumps(
@@ -234,7 +235,7 @@ def test_kafka_health_and_lag(env: dict[str, str], kafka_service: Service) -> No
     assert before["passed"] is False
     assert before["details"]["total_lag"] > 0
     # Processing commits what it read (jobs/process.py does the same): the lag goes to zero.
-    _committed, high = KafkaHook().lag(PROCESSING_GROUP, RAW_TOPICS)
+    _committed, high = KafkaHook(KAFKA_CONN).lag(PROCESSING_GROUP, RAW_TOPICS)
     consumer = Consumer({"bootstrap.servers": kafka_service.address, "group.id": PROCESSING_GROUP})
     consumer.commit(
         offsets=[TopicPartition(*tp.split(":")[:1], int(tp.split(":")[1]), hw) for tp, hw in high.items()],

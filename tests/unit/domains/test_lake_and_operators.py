@@ -45,7 +45,7 @@ def test_spark_application_is_small_restricted_and_labelled(monkeypatch) -> None
         assert pod["labels"]["airyard-objectstore-client"] == "true"
         # The pipeline's own identities, not the admin's: one connection per declared service.
         refs = {e["secretRef"]["name"] for e in pod["envFrom"]}
-        assert refs == {"airyard-airflow-conn-kafka-default", "airyard-airflow-conn-objectstore-domains"}
+        assert refs == {"airyard-airflow-conn-kafka-domains", "airyard-airflow-conn-objectstore-domains"}
         assert pod["env"] == []
     assert spec["executor"]["instances"] == 1
     # Small Delta tables: their state is rebuilt in 2 partitions, not 50; JVMs sized for short jobs.

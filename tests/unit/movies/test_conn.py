@@ -29,3 +29,23 @@ def test_json_and_uri_forms() -> None:
     assert conn.kafka_config(conn.get("kafka_default", env)) == {"bootstrap.servers": "k:9092"}
     with pytest.raises(conn.ConnectionMissing):
         conn.get("tmdb_default", env)
+
+
+def test_a_sasl_connection_becomes_the_java_clients_jaas_configuration() -> None:
+    extra = {
+        "bootstrap.servers": "k:9092",
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "movies",
+        "sasl.password": 'p"w\\d',
+    }
+    c = conn.EnvConnection("kafka_movies", conn_type="kafka", extra=extra)
+    assert conn.kafka_java_config(c) == {
+        "bootstrap.servers": "k:9092",
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.jaas.config": 'org.apache.kafka.common.security.scram.ScramLoginModule required username="movies" '
+        'password="p\\"w\\\\d";',
+    }
+    plain = conn.EnvConnection("kafka_default", conn_type="kafka", extra={"bootstrap.servers": "k:9092"})
+    assert conn.kafka_java_config(plain) == {"bootstrap.servers": "k:9092"}

@@ -13,10 +13,17 @@ def test_every_connection_with_a_login_is_a_credential_to_try() -> None:
         "AIRFLOW_CONN_POSTGRES_MLSP": json.dumps({"conn_type": "postgres", "login": "mlsp", "password": "p1"}),
         "AIRFLOW_CONN_OBJECTSTORE_DOMAINS": "aws://AKIA:s%2Fecret@",
         "AIRFLOW_CONN_KAFKA_DEFAULT": json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": "k:9092"}}),
+        "AIRFLOW_CONN_KAFKA_DOMAINS": json.dumps(
+            {
+                "conn_type": "kafka",
+                "extra": {"bootstrap.servers": "k:9092", "sasl.username": "domains", "sasl.password": "p2"},
+            }
+        ),
         "AIRFLOW_CONN_EMPTY": "",
         "OTHER": "x",
     }
     assert list(isolation.held_credentials(env)) == [
+        ("kafka_domains", "domains", "p2"),
         ("objectstore_domains", "AKIA", "s/ecret"),
         ("postgres_mlsp", "mlsp", "p1"),
     ]

@@ -12,10 +12,10 @@ from airyard import services
 
 def test_a_declared_service_is_its_connection_secret_and_its_client_label(monkeypatch) -> None:
     monkeypatch.setenv("AIRYARD_RELEASE", "airyard")
-    (kafka, store) = services.resolve(["kafka", "objectstore:weather"])
+    (kafka, store) = services.resolve(["kafka:movies", "objectstore:weather"])
     assert (kafka.connection, kafka.secret, kafka.network) == (
-        "kafka_default",
-        "airyard-airflow-conn-kafka-default",
+        "kafka_movies",
+        "airyard-airflow-conn-kafka-movies",
         "kafka",
     )
     assert store.connection == "objectstore_weather"
@@ -40,16 +40,16 @@ def test_an_external_connection_is_one_optional_key_of_the_users_secret(monkeypa
 
 def test_an_unknown_service_is_named_with_what_the_platform_has() -> None:
     with pytest.raises(services.UnknownService) as err:
-        services.resolve(["kafka", "cassandra", "objectstore"])
+        services.resolve(["kafka:movies", "cassandra", "objectstore"])
     message = str(err.value)
     assert "'cassandra', 'objectstore'" in message
     assert "objectstore:weather" in message
-    assert "kafka" in message
+    assert "kafka:domains" in message
 
 
 def test_without_the_catalog_nothing_resolves() -> None:
     with pytest.raises(services.UnknownService, match="AIRYARD_SERVICES is not set"):
-        services.resolve(["kafka"], environ={})
+        services.resolve(["kafka:movies"], environ={})
     assert services.resolve([], environ={}) == ()
 
 
@@ -71,7 +71,7 @@ def test_a_dag_declaring_an_unknown_service_is_an_import_error_naming_it(tmp_pat
             from airyard.operators.task_pod import TaskPodOperator
 
             with DAG("bad", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
-                TaskPodOperator(task_id="t", image_name="toolbox", services=["kafka", "elasticsearch"])
+                TaskPodOperator(task_id="t", image_name="toolbox", services=["kafka:movies", "elasticsearch"])
             """
         )
     )
@@ -83,7 +83,7 @@ def test_a_dag_declaring_an_unknown_service_is_an_import_error_naming_it(tmp_pat
             from airyard.operators.task_pod import TaskPodOperator
 
             with DAG("good", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
-                TaskPodOperator(task_id="t", image_name="toolbox", services=["kafka"])
+                TaskPodOperator(task_id="t", image_name="toolbox", services=["kafka:movies"])
             """
         )
     )

@@ -11,7 +11,7 @@ def test_pod_uses_a_platform_image_never_pulled_and_restricted(monkeypatch) -> N
     monkeypatch.setenv("AIRYARD_IMAGE_TAG", "9.9.9")
     monkeypatch.setenv("AIRYARD_RELEASE", "prod")
     op = TaskPodOperator(
-        task_id="extract_movies", image_name="toolbox", cmds=["true"], namespace="airyard", services=["kafka"]
+        task_id="extract_movies", image_name="toolbox", cmds=["true"], namespace="airyard", services=["kafka:movies"]
     )
     with (
         mock.patch("airflow.providers.cncf.kubernetes.hooks.kubernetes.KubernetesHook.is_in_cluster", True),
@@ -26,6 +26,6 @@ def test_pod_uses_a_platform_image_never_pulled_and_restricted(monkeypatch) -> N
     assert container.resources.limits["memory"] == "512Mi"
     assert pod.metadata.labels["prod-kafka-client"] == "true"
     assert "prod-mongodb-client" not in pod.metadata.labels  # only what it declared
-    assert [e.secret_ref.name for e in container.env_from] == ["airyard-airflow-conn-kafka-default"]
+    assert [e.secret_ref.name for e in container.env_from] == ["airyard-airflow-conn-kafka-movies"]
     assert pod.metadata.name.startswith("extract-movies")
     assert op.startup_check_interval_seconds == 1

@@ -6,6 +6,7 @@ The admin calls themselves run against a real broker in tests/e2e/test_kafka.py.
 from __future__ import annotations
 
 import pytest
+from airyard_toolbox import kafka_topics
 from airyard_toolbox.kafka_topics import Existing, Topic, plan
 
 
@@ -51,3 +52,31 @@ def test_a_second_run_after_the_first_changes_nothing() -> None:
 def test_duplicate_names_are_refused() -> None:
     with pytest.raises(ValueError, match="more than once: a"):
         plan([Topic("a"), Topic("a", 2)], {})
+
+
+def test_a_user_is_allowed_its_prefixes_and_nothing_else() -> None:
+    user = kafka_topics.User.from_spec({"name": "movies", "topics": ["movies."], "groups": ["airyard-movies"]})
+    grants = {
+        (b.restype.name, b.name, b.resource_pattern_type.name, b.operation.name, b.principal, b.host)
+        for b in kafka_topics.acl_bindings(user)
+    }
+    assert grants == {
+        *(
+            ("TOPIC", "movies.", "PREFIXED", op, "User:movies", "*")
+            for op in ("READ", "WRITE", "DESCRIBE", "DESCRIBE_CONFIGS")
+        ),
+        *(("GROUP", "airyard-movies", "PREFIXED", op, "User:movies", "*") for op in ("READ", "DESCRIBE")),
+    }
+    assert {b.permission_type.name for b in kafka_topics.acl_bindings(user)} == {"ALLOW"}
+    assert kafka_topics.acl_bindings(kafka_topics.User("nobody")) == []
+
+
+def test_the_job_logs_in_as_the_super_user_only_when_the_brokers_authenticate() -> None:
+    assert kafka_topics.client_config("k:9092", None) == {"bootstrap.servers": "k:9092"}
+    assert kafka_topics.client_config("k:9092", "pw") == {
+        "bootstrap.servers": "k:9092",
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "PLAIN",
+        "sasl.username": "admin",
+        "sasl.password": "pw",
+    }

@@ -1,8 +1,15 @@
-"""Create a chart's declared Kafka topics and keep them as declared, without ever deleting anything.
+"""Create a chart's declared Kafka topics, users and ACLs and keep them as declared, without ever
+deleting anything.
 
-The kafka chart renders a Job that runs this module with the declared topics (JSON):
+The kafka chart renders a Job that runs this module with the declared topics and users (JSON):
 
-    [{"name": "events", "partitions": 3, "replicationFactor": 1, "config": {"retention.ms": "86400000"}}]
+    {"topics": [{"name": "events", "partitions": 3, "replicationFactor": 1, "config": {"retention.ms": "86400000"}}],
+     "users": [{"name": "etl", "topics": ["events"], "groups": ["etl-"]}]}
+
+With authentication on, the Job logs in as the super user (KAFKA_ADMIN_PASSWORD, SASL/PLAIN), sets
+each user's SCRAM-SHA-512 credential from KAFKA_USER_<n>_PASSWORD (n: its place in the list) and
+allows it to read, write and describe the topics under its prefixes and to use the consumer
+groups under its group prefixes: nothing else, as the brokers allow nothing without an ACL.
 
 Runs are idempotent, so upgrades, GitOps re-syncs and Job retries are safe: a missing topic is
 created; an existing one gets more partitions when more are declared (Kafka cannot remove
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -24,13 +32,26 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (
+    AclBinding,
+    AclOperation,
+    AclPermissionType,
     AdminClient,
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
     NewPartitions,
     NewTopic,
+    ResourcePatternType,
+    ResourceType,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialUpsertion,
 )
+
+#: What a user may do on the topics and groups under its prefixes.
+TOPIC_OPERATIONS = (AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS)
+GROUP_OPERATIONS = (AclOperation.READ, AclOperation.DESCRIBE)
+SCRAM_ITERATIONS = 8192
 
 
 @dataclass(frozen=True)
@@ -173,6 +194,57 @@ def apply(admin: AdminClient, changes: Plan, timeout: float = 60) -> None:
         print(note)
 
 
+@dataclass(frozen=True)
+class User:
+    name: str
+    topics: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> User:
+        return cls(str(spec["name"]), tuple(spec.get("topics") or ()), tuple(spec.get("groups") or ()))
+
+
+def acl_bindings(user: User) -> list[AclBinding]:
+    """The ACLs of a user: its topic prefixes and group prefixes, from any host. Pure, unit-tested."""
+    principal = f"User:{user.name}"
+
+    def allow(kind: ResourceType, prefix: str, op: AclOperation) -> AclBinding:
+        return AclBinding(kind, prefix, ResourcePatternType.PREFIXED, principal, "*", op, AclPermissionType.ALLOW)
+
+    return [allow(ResourceType.TOPIC, p, op) for p in user.topics for op in TOPIC_OPERATIONS] + [
+        allow(ResourceType.GROUP, p, op) for p in user.groups for op in GROUP_OPERATIONS
+    ]
+
+
+def ensure_users(admin: AdminClient, users: list[User], passwords: list[str]) -> None:
+    """Set each user's SCRAM credential (upserted: a changed password takes effect) and its ACLs
+    (creating an existing binding is a no-op)."""
+    if not users:
+        return
+    info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS)
+    upserts = [UserScramCredentialUpsertion(u.name, info, p.encode()) for u, p in zip(users, passwords, strict=True)]
+    _wait(admin.alter_user_scram_credentials(upserts))
+    bindings = [b for u in users for b in acl_bindings(u)]
+    if bindings:
+        _wait(admin.create_acls(bindings))
+    for user in users:
+        print(f"user {user.name}: SCRAM-SHA-512, topics {list(user.topics)}, groups {list(user.groups)}")
+
+
+def client_config(bootstrap_servers: str, admin_password: str | None) -> dict[str, str]:
+    """The super user's client configuration when the brokers authenticate, else none."""
+    config = {"bootstrap.servers": bootstrap_servers}
+    if admin_password:
+        config |= {
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": "PLAIN",
+            "sasl.username": "admin",
+            "sasl.password": admin_password,
+        }
+    return config
+
+
 def ensure(admin: AdminClient, declared: list[Topic], timeout: float) -> Plan:
     needed = max((t.replication_factor for t in declared), default=1)
     present = wait_for_brokers(admin, needed, timeout)
@@ -191,9 +263,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spec", required=True, help="the declared topics, as a JSON list")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the brokers")
     args = parser.parse_args(argv)
-    declared = [Topic.from_spec(t) for t in json.loads(args.spec)]
-    admin = AdminClient({"bootstrap.servers": args.bootstrap_servers})
+    spec = json.loads(args.spec)
+    spec = {"topics": spec} if isinstance(spec, list) else spec
+    declared = [Topic.from_spec(t) for t in spec.get("topics", [])]
+    users = [User.from_spec(u) for u in spec.get("users", [])]
+    passwords = [os.environ[f"KAFKA_USER_{i}_PASSWORD"] for i in range(len(users))]
+    admin = AdminClient(client_config(args.bootstrap_servers, os.environ.get("KAFKA_ADMIN_PASSWORD")))
     ensure(admin, declared, args.timeout)
+    ensure_users(admin, users, passwords)
     return 0
 
 
