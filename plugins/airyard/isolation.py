@@ -154,6 +154,11 @@ def _read_topic(conn: envconn.EnvConnection, topic: str) -> str:
     config = {**envconn.kafka_config(conn), "group.id": PROBE_GROUP, "enable.auto.commit": False}
     consumer = Consumer(config)
     try:
+        # The topic's metadata first: the brokers answer an unauthorised topic with its ACL error
+        # (offsets would only say "unknown partition", as for a topic that does not exist).
+        error = consumer.list_topics(topic, timeout=15).topics[topic].error
+        if error is not None:
+            raise Refused(f"{error.name()}: {error.str()}")
         try:
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=15)
         except KafkaException as exc:
