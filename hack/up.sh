@@ -7,6 +7,7 @@ RELEASE=airyard
 NAMESPACE=${AIRYARD_NAMESPACE:-airyard}
 start=$SECONDS
 
+"$ROOT/hack/preflight.sh"
 "$ROOT/hack/cluster/up.sh"
 "$ROOT/hack/images/base-images.sh"
 # IMAGES="a b" limits the (re)build and load to those images.

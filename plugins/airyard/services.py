@@ -1,8 +1,8 @@
 """The one way a task reaches a platform service: it declares it.
 
 The chart publishes a catalog (AIRYARD_SERVICES, from the ConfigMap <release>-airflow-services)
-of what a task may declare: "kafka", "redis", "mlflow", "model-serving", and services with one
-identity per pipeline, "objectstore:weather", "mongodb:movies", "postgresql:mlsp". Each names
+of what a task may declare: "redis", "mlflow", "model-serving", and services with one identity
+per pipeline, "kafka:movies", "objectstore:weather", "mongodb:movies", "postgresql:mlsp". Each names
 its Airflow connection, the Secret of the tasks namespace that holds that connection and
 nothing else, and the service whose NetworkPolicy admits its clients.
 
@@ -63,7 +63,7 @@ def catalog(environ: Mapping[str, str] | None = None) -> dict[str, Service]:
     raw = env.get(CATALOG_ENV)
     if raw is None:
         raise UnknownService(
-            f"{CATALOG_ENV} is not set: this process has not the platform's catalog of services "
+            f"{CATALOG_ENV} is not set: this process lacks the platform's catalog of services "
             "(the ConfigMap <release>-airflow-services)"
         )
     return {name: Service(name, **entry) for name, entry in json.loads(raw).items()}
