@@ -69,7 +69,7 @@ class SkaffoldDev:
 
     def __init__(self, log: Path) -> None:
         env = {**os.environ, "PATH": f"{REPO / '.bin'}:{REPO / '.venv' / 'bin'}:{os.environ['PATH']}"}
-        assert env.get("AIRFLOW_CHART") or any((REPO / "charts" / "airyard" / "charts").glob("airflow-*.tgz")), (
+        assert env.get("AIRFLOW_CHART") or any((REPO / "charts" / "airyard" / "charts").glob("airflow-[0-9]*.tgz")), (
             "the official Airflow chart: set AIRFLOW_CHART to a local copy of its chart/ folder"
         )
         self.log = log
