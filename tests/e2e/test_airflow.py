@@ -11,7 +11,7 @@ import time
 import requests
 
 from tests.e2e import airflow, kube
-from tests.e2e.airflow import NAMESPACE, RELEASE
+from tests.e2e.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
 
 DAG = "platform_check"
 
@@ -27,8 +27,9 @@ def _pods() -> dict[str, str]:
 
 
 def _run_pods() -> list[str]:
+    """The run's worker and task pods, which run in the tasks namespace."""
     selector = f"dag_id={DAG}"
-    return kube.kubectl("get", "pods", "-n", NAMESPACE, "-l", selector, "-o", "name").split()
+    return kube.kubectl("get", "pods", "-n", TASKS_NAMESPACE, "-l", selector, "-o", "name").split()
 
 
 def test_ui_answers_and_the_api_requires_the_generated_credentials() -> None:
