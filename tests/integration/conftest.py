@@ -6,11 +6,15 @@ images (`make integration` builds them).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests import services
+from tests.catalog import platform_services
+
+os.environ.setdefault("AIRYARD_SERVICES", platform_services())
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
