@@ -112,17 +112,13 @@ def env(services: Iterable[Service]) -> list[k8s.V1EnvVar]:
 
 
 def spark_pod(services: Iterable[Service]) -> dict[str, Any]:
-    """The part of a SparkApplication's driver or executor spec that gives it its services."""
+    """The part of a SparkApplication's driver or executor spec that gives it its services: the
+    same env_from and env as a pod's, in the custom resource's (camelCase) form."""
+    from kubernetes.client import ApiClient
+
     services = tuple(services)
-    return {
-        "labels": labels(services),
-        "envFrom": [{"secretRef": {"name": s.secret}} for s in services if not s.external],
-        "env": [
-            {"name": s.env_name, "valueFrom": {"secretKeyRef": {"name": s.secret, "key": s.env_name, "optional": True}}}
-            for s in services
-            if s.external
-        ],
-    }
+    to_json = ApiClient().sanitize_for_serialization
+    return {"labels": labels(services), "envFrom": to_json(env_from(services)), "env": to_json(env(services))}
 
 
 def executor_config(*names: str) -> dict[str, Any]:
