@@ -5,6 +5,7 @@
 # so every tool is built from a throw-away wrapper module that requires it and repeats those
 # directives (versioned ones only; a local-path replace cannot apply outside the module's own tree).
 # The wrapper lives in the cache, so a rebuild of the same version reuses modules and build cache.
+# GO_REQUIRE="module@version ..." raises dependencies of the tool (e.g. past reported flaws).
 go_build() {
   local out=$1 mod=$2 ver=$3 pkg=$4 ldflags=${5:-}
   local dir=$CACHE/gomod/$(basename "$out")-$ver
@@ -32,6 +33,7 @@ for e in m.get("Exclude") or []:
     print("-exclude=%s@%s" % (e["Path"], e["Version"]))
 ' | xargs -r go mod edit
     fi
+    local r; for r in ${GO_REQUIRE:-}; do go mod edit -require="$r"; done
     CGO_ENABLED=${CGO_ENABLED:-0} GOFLAGS=-mod=mod go build -trimpath -p "$(nproc)" \
       -ldflags "-s -w $ldflags" -o "$out" "$pkg"
   )

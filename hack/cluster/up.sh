@@ -90,5 +90,8 @@ phase "waiting for the cluster"
 kubectl wait --for=condition=Ready node --all --timeout=300s >/dev/null
 kubectl -n kube-system wait --for=condition=Ready pod --all --timeout=300s >/dev/null
 kubectl -n local-path-storage rollout status deploy/local-path-provisioner --timeout=300s >/dev/null
+# NetworkPolicies are enforced, as on the clusters users run (Calico, Cilium): a policy that
+# admits too much or cuts a component off fails here first.
+"$ROOT/hack/cluster/netpol.sh"
 kubectl get nodes -o wide
 info "kubectl context: $CONTEXT"
