@@ -18,7 +18,7 @@ help: ## List the targets
 
 ##@ Set-up
 .PHONY: tools docker base-images venv lock
-tools: ## Pinned kind, helm, kubectl, skaffold, kubeconform into .bin/ (built from Go modules if needed)
+tools: ## Pinned kind, helm, kubectl, skaffold, kubeconform, and our psa-check into .bin/ (built from Go modules if needed)
 	@hack/tools.sh
 docker: ## A working Docker engine (installs docker.io, starts dockerd, fixes --privileged)
 	@hack/docker/ensure.sh

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make tools: pinned kind, helm, kubectl, skaffold and kubeconform in .bin/.
+# make tools: pinned kind, helm, kubectl, skaffold and kubeconform in .bin/, and our own
+# psa-check (hack/psa-check/, the Pod Security checker of the chart tests).
 # A tool already on PATH with the pinned version is linked; otherwise it is built from the
 # Go module proxy (see hack/gobuild.sh). Idempotent: a second run only checks versions.
 source "$(dirname "$0")/lib.sh"
@@ -13,13 +14,19 @@ tool_version() {
     kubectl) kubectl version --client 2>/dev/null ;;
     skaffold) skaffold version 2>/dev/null ;;
     kubeconform) kubeconform -v 2>/dev/null ;;
+    psa-check) psa-check -v 2>/dev/null ;;
   esac
 }
 pinned() {
   case $1 in
     kind) echo "$KIND_VERSION" ;; helm) echo "$HELM_VERSION" ;; kubectl) echo "$KUBERNETES_VERSION" ;;
     skaffold) echo "$SKAFFOLD_VERSION" ;; kubeconform) echo "$KUBECONFORM_VERSION" ;;
+    psa-check) psa_check_version ;;
   esac
+}
+# Our own tool is versioned by its sources (its go.mod pins the Kubernetes modules): an edit rebuilds it.
+psa_check_version() {
+  cat "$ROOT"/hack/psa-check/go.{mod,sum} "$ROOT"/hack/psa-check/*.go | sha256sum | cut -c1-12
 }
 build_tool() {
   local out=$BIN/$1
@@ -33,11 +40,15 @@ build_tool() {
             github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold \
             "-X github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/version.version=$SKAFFOLD_VERSION" ;;
     kubectl) k8s_build "$BIN" kubectl ;;
+    # A module of this repository: its go.sum pins every dependency (-mod=readonly).
+    psa-check) have go || die "go is required to build psa-check (install Go ≥ 1.25)"
+               (cd "$ROOT/hack/psa-check" && CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath \
+                 -ldflags "-s -w -X main.version=$(psa_check_version)" -o "$out" .) ;;
   esac
 }
 
 phase "tools (into $BIN)"
-for t in ${TOOLS:-kind helm kubectl kubeconform skaffold}; do
+for t in ${TOOLS:-kind helm kubectl kubeconform skaffold psa-check}; do
   want=$(pinned "$t")
   # Only .bin counts here (it is first on PATH): a match elsewhere on PATH is linked below, so
   # .bin always holds every tool. Capture first: `grep -q` would fail the pipeline under pipefail.

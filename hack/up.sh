@@ -19,12 +19,15 @@ start=$SECONDS
 
 phase "helm upgrade --install $RELEASE (namespace $NAMESPACE)"
 installed_before=$(helm status "$RELEASE" --namespace "$NAMESPACE" >/dev/null 2>&1 && echo yes || true)
+# The namespace with its Pod Security labels: every pod of the platform must meet "restricted"
+# (the chart labels the tasks namespace itself). Relabels it after `make dev` (privileged).
+AIRYARD_NAMESPACE=$NAMESPACE "$ROOT/hack/namespace.sh" restricted
 AIRYARD_NAMESPACE=$NAMESPACE "$ROOT/hack/migration-job.sh" "airyard/airflow:$(cat "$ROOT/VERSION")"
 # Converge on the chart as it is here: --reset-values (without values, `helm upgrade` would reuse
 # the previous release's), --force-conflicts (helm 4 applies server-side and would otherwise stop
 # at objects someone changed by hand).
 run_logged "helm-$RELEASE" helm upgrade --install "$RELEASE" "$ROOT/charts/airyard" \
-  --namespace "$NAMESPACE" --create-namespace --timeout 20m --reset-values --force-conflicts \
+  --namespace "$NAMESPACE" --timeout 20m --reset-values --force-conflicts \
   ${AIRYARD_VALUES:+--values "$AIRYARD_VALUES"}
 
 # Tags stay the same across rebuilds, so workloads whose image content changed are restarted.

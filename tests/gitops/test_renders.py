@@ -46,14 +46,27 @@ def split(ours: Path) -> dict[str, list[m.Doc]]:
     return {a["metadata"]["name"]: _render_app(a, ours) for a in apps}
 
 
+PSA = "pod-security.kubernetes.io/"
+
+
+def _pod_security(namespace: m.Doc) -> dict[str, str]:
+    return {k: v for k, v in namespace["metadata"].get("labels", {}).items() if k.startswith(PSA)}
+
+
 def test_the_applications_together_render_the_umbrella(ours: Path, split: dict[str, list[m.Doc]]) -> None:
     whole = _by_key(render(ours, release="airyard"))
     parts = _by_key([d for docs in split.values() for d in docs])
-    # The tasks namespace comes from the GitOps manifests themselves, before the charts that fill it.
+    # The tasks namespace comes from the GitOps manifests themselves, before the charts that fill it,
+    # with the Pod Security labels the chart would give it; so does the platform's namespace.
     (tasks,) = [k for k in whole if k[1] == "Namespace"]
-    created = [d["metadata"]["name"] for d in m.of_kind(m.ARGOCD, "Namespace")]
-    assert created == [tasks[3]]
-    assert tasks[3] in [d["metadata"]["name"] for d in m.of_kind(m.FLUX, "Namespace")]
+    pod_security = _pod_security(whole[tasks])
+    assert pod_security[f"{PSA}enforce"] == "restricted"
+    for tree in (m.ARGOCD, m.FLUX):
+        created = {d["metadata"]["name"]: d for d in m.of_kind(tree, "Namespace")}
+        if tree == m.ARGOCD:
+            assert sorted(created) == ["airyard", tasks[3]]
+        for name in ("airyard", tasks[3]):
+            assert _pod_security(created[name]) == pod_security, (tree, name)
     del whole[tasks]
     assert sorted(parts) == sorted(whole)
     differing = [k for k in whole if json.dumps(whole[k], sort_keys=True) != json.dumps(parts[k], sort_keys=True)]

@@ -93,12 +93,39 @@ def test_dev_values_switch_on_the_worker_hostpath_and_fast_parsing() -> None:
     values = yaml.safe_load((REPO / "k8s" / "dev" / "values.yaml").read_text())
     devmounts = values["global"]["workers"]["devMounts"]
     assert devmounts["enabled"] is True
-    paths = {v["hostPath"]["path"] for v in values["airflow"]["volumes"]}
+    paths = {v["hostPath"]["path"] for v in values["airflow"]["volumes"] if "hostPath" in v}
     umbrella_mounts = yaml.safe_load((REPO / "charts" / "airyard" / "values.yaml").read_text())["global"]["workers"]
     assert paths == {umbrella_mounts["devMounts"]["dags"], umbrella_mounts["devMounts"]["plugins"]}
     kind_mounts = yaml.safe_load((REPO / "k8s" / "kind" / "cluster.yaml").read_text().replace("@", "_"))
     assert paths <= {m["containerPath"] for m in kind_mounts["nodes"][0]["extraMounts"]}
     assert values["airflow"]["config"]["dag_processor"]["refresh_interval"] <= 10
+
+
+def test_dev_values_keep_the_platforms_volumes() -> None:
+    """The dev values replace the overlay's volume lists (Helm does not merge lists): they must
+    repeat the platform's, or the read-only Airflow containers lose their /tmp."""
+    dev = yaml.safe_load((REPO / "k8s" / "dev" / "values.yaml").read_text())["airflow"]
+    platform = yaml.safe_load((REPO / "charts" / "airyard" / "values.yaml").read_text())["airflow"]
+    for key in ("volumes", "volumeMounts"):
+        assert [v for v in platform[key] if v in dev[key]] == platform[key], key
+
+
+def test_the_namespace_is_labelled_restricted_and_privileged_only_in_the_dev_loop() -> None:
+    """Pod Security: the deploy labels its namespace first; hostPath mounts need privileged, so
+    only the dev profile asks for it, for the platform's namespace (hook) and the tasks
+    namespace (values)."""
+
+    def namespace_hook(profile: str | None) -> list[str]:
+        hooks = [h["host"]["command"] for h in effective(profile)["deploy"]["helm"]["hooks"]["before"]]
+        (hook,) = [c for c in hooks if c[0] == "hack/namespace.sh"]
+        assert hooks.index(hook) == 0, "before anything is deployed into it"
+        return hook
+
+    assert namespace_hook(None) == ["hack/namespace.sh", "restricted"]
+    assert namespace_hook("minimal") == ["hack/namespace.sh", "restricted"]
+    assert namespace_hook("dev") == ["hack/namespace.sh", "privileged"]
+    dev = yaml.safe_load((REPO / "k8s" / "dev" / "values.yaml").read_text())
+    assert dev["airflow-bootstrap"]["tasks"]["podSecurity"] == {"level": "privileged"}
 
 
 def test_dev_values_mount_the_checkout_in_every_airflow_pod(tmp_path: Path) -> None:
