@@ -1,8 +1,8 @@
 {{/*
 Generated credentials, created once by a Job and never changed (see airyard_toolbox.secrets).
 Templates cannot generate them: a random value changes on every render, so every GitOps sync would
-roll every password. The Job's name carries a hash of its spec, so a changed spec runs a new Job
-(Jobs are immutable) and an unchanged one is left alone by upgrades and syncs.
+roll every password. The Job is named by airyard.hashedJob: a changed spec runs a new Job, an
+unchanged one is left alone by upgrades and syncs.
 
 Call with (dict "ctx" . "spec" (dict "secrets" (list ...))).
 */}}
@@ -11,9 +11,6 @@ Call with (dict "ctx" . "spec" (dict "secrets" (list ...))).
 {{- $fullname := include "airyard.fullname" $ctx -}}
 {{- $spec := merge (dict "labels" (dict "app.kubernetes.io/instance" $ctx.Release.Name "app.kubernetes.io/part-of" "airyard")) .spec -}}
 {{- $specJson := toJson $spec -}}
-{{- /* The image is hashed too: a new image (skaffold tags by content) must run a new Job. */ -}}
-{{- $hash := print $specJson (include "airyard.toolboxImage" $ctx) | sha256sum | trunc 8 -}}
-{{- $name := printf "%s-secrets-%s" ($fullname | trunc 46 | trimSuffix "-") $hash -}}
 apiVersion: v1
 kind: ServiceAccount
 metadata:
@@ -80,10 +77,18 @@ subjects:
     namespace: {{ $ctx.Release.Namespace }}
 {{- end }}
 ---
+{{ include "airyard.hashedJob" (dict "ctx" (dict "ctx" $ctx "fullname" $fullname "specJson" $specJson)
+    "template" "airyard.secretsJobManifest" "prefix" (printf "%s-secrets" $fullname)) }}
+{{- end -}}
+
+{{- define "airyard.secretsJobManifest" -}}
+{{- $ctx := .ctx -}}
+{{- $fullname := .fullname -}}
+{{- $specJson := .specJson -}}
 apiVersion: batch/v1
 kind: Job
 metadata:
-  name: {{ $name }}
+  name: "@JOB_NAME@"
   labels:
     {{- include "airyard.labels" $ctx | nindent 4 }}
     app.kubernetes.io/component: secrets
@@ -94,6 +99,7 @@ spec:
       labels:
         {{- include "airyard.labels" $ctx | nindent 8 }}
         app.kubernetes.io/component: secrets
+        {{ include "airyard.kubeApiClientLabel" $ctx }}: "true"
     spec:
       serviceAccountName: {{ $fullname }}-secrets
       automountServiceAccountToken: true
@@ -111,4 +117,18 @@ spec:
           resources:
             requests: {cpu: 10m, memory: 32Mi}
             limits: {memory: 96Mi}
+{{- end -}}
+
+{{/*
+A Job named <prefix>-<hash of its whole manifest> (the manifest says name: "@JOB_NAME@"). Jobs are
+immutable: any change (spec, pod template, labels, image) must run a new Job, and an unchanged one
+is left alone by upgrades and GitOps syncs. Call with
+(dict "ctx" <the template's context> "template" "<define rendering the Job>" "prefix" "<name>").
+*/}}
+{{- define "airyard.hashedJob" -}}
+{{- $manifest := include .template .ctx -}}
+{{- if $manifest -}}
+{{- $name := printf "%s-%s" (.prefix | trunc 54 | trimSuffix "-") ($manifest | sha256sum | trunc 8) -}}
+{{- $manifest | replace "@JOB_NAME@" $name -}}
+{{- end -}}
 {{- end -}}
