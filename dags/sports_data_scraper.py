@@ -28,8 +28,8 @@ with DAG(
     tags=["sports", "ingestion"],
     default_args={"owner": "airyard", "retries": 2, "retry_delay": timedelta(minutes=2)},
 ):
-
-    @task
+    # The scoreboards come from outside the cluster: the task declares it (and leaves only so).
+    @task(executor_config=services.executor_config("external:sports_api"))
     def scrape(league: str) -> list[dict[str, Any]]:
         from airyard.sports import tasks
 

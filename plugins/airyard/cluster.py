@@ -59,6 +59,17 @@ def spark_pod_security(uid: int = 185) -> dict[str, Any]:
     }
 
 
+def spark_driver(pod: dict[str, Any]) -> dict[str, Any]:
+    """A SparkApplication's driver spec from its pod spec: the driver starts its executors through
+    the Kubernetes API, as the tasks namespace's Spark account, so it carries the API's client label
+    (the platform's NetworkPolicies let no other task pod reach the API server)."""
+    return {
+        **pod,
+        "labels": {**pod.get("labels", {}), f"{release()}-kube-api-client": "true"},
+        "serviceAccount": f"{release()}-spark-operator-spark",
+    }
+
+
 #: JVM options of the platform's Spark drivers and executors. Their jobs are short and their data
 #: small, on two cores: the C2 compiler's threads and a parallel collector cost more CPU than they
 #: win back before the job ends, so the JIT stops at C1 and the collector is the serial one.

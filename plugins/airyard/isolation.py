@@ -68,14 +68,31 @@ def _exec(core: Any, pod: str, namespace: str) -> str:
     return "authorized"
 
 
-def _pod(name: str, volumes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _connect(host: str, port: int) -> str:
+    """A TCP connection: a NetworkPolicy that drops it shows as a time-out."""
+    import socket
+
+    with socket.create_connection((host, port), timeout=5) as sock:
+        return f"connected to {host}:{port} ({sock.getpeername()[0]})"
+
+
+def _resolve(host: str) -> str:
+    import socket
+
+    return f"{host} is {socket.getaddrinfo(host, None)[0][4][0]}"
+
+
+def _pod(name: str, volumes: list[dict[str, Any]] | None = None, root: bool = False) -> dict[str, Any]:
+    security = {"runAsNonRoot": True, "runAsUser": 65532, "seccompProfile": {"type": "RuntimeDefault"}}
+    if root:
+        security = {"runAsUser": 0}
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": name},
         "spec": {
             "restartPolicy": "Never",
-            "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
+            "securityContext": security,
             "containers": [
                 {
                     "name": "probe",
@@ -193,6 +210,8 @@ def _write_topic(conn: envconn.EnvConnection, topic: str) -> str:
 SERVICES = ("postgresql:mlsp", "mlflow", "objectstore:domains", "kafka:domains")
 OWN_STORE = "objectstore:domains"
 OWN_KAFKA, OWN_TOPIC, OTHER_TOPIC = "kafka_domains", "domains.observed", "movies.raw.movies"
+#: A public HTTPS endpoint: only a task that declares an outside system may reach the internet.
+OUTSIDE = ("pypi.org", 443)
 #: A consumer group the domains user may use (its ACLs allow the prefix "airyard-domains").
 PROBE_GROUP = "airyard-domains-isolation-probe"
 
@@ -204,9 +223,9 @@ def probe() -> list[Outcome]:
     config.load_incluster_config()
     core = client.CoreV1Api()
 
-    def create_pod(namespace: str, secret: str | None = None) -> Callable[[], str]:
+    def create_pod(namespace: str, secret: str | None = None, root: bool = False) -> Callable[[], str]:
         volumes = [{"name": "secret", "secret": {"secretName": secret}}] if secret else []
-        pod = _pod("isolation-probe", volumes)
+        pod = _pod("isolation-probe", volumes, root=root)
         return lambda: core.create_namespaced_pod(namespace, pod, dry_run="All").metadata.name
 
     rel, platform, tasks = cluster.release(), cluster.platform_namespace(), cluster.namespace()
@@ -228,6 +247,7 @@ def probe() -> list[Outcome]:
             REFUSED,
             create_pod(tasks, secret=f"{rel}-airflow-fernet-key"),
         ),
+        _attempt("create a pod in the tasks namespace that runs as root", REFUSED, create_pod(tasks, root=True)),
         _attempt(
             "create a pod in the tasks namespace with a connection it declared",
             ALLOWED,
@@ -285,6 +305,14 @@ def probe() -> list[Outcome]:
             lambda: _pg_login(own_db.host, own_db.login, own_db.password, own_db.schema),
         )
     )
+    redis = f"{rel}-redis.{platform}.svc"
+    outcomes += [
+        _attempt("resolve a service's name (DNS)", ALLOWED, lambda: _resolve(redis)),
+        _attempt("connect to a service it did not declare (redis)", REFUSED, lambda: _connect(redis, 6379)),
+        _attempt(
+            f"leave the cluster without declaring it ({OUTSIDE[0]}:{OUTSIDE[1]})", REFUSED, lambda: _connect(*OUTSIDE)
+        ),
+    ]
     return outcomes
 
 

@@ -13,7 +13,9 @@ A name the catalog lacks fails the DAG file's import, naming it.
 
 The user's own connections to outside systems (the Secret <release>-airflow-external-connections)
 are declared as "external:<conn_id>" (e.g. "external:tmdb_default"): a pod gets that one key, if
-the Secret has it. Worker pods hold them all, for the alerting callbacks of any DAG.
+the Secret has it, and the label <release>-external-client, the only way out of the cluster
+(airflow-bootstrap's networkPolicy.external). Worker pods hold every key, for the alerting
+callbacks of any DAG, but leave the cluster only as their task declares.
 
 - Pod tasks: ``TaskPodOperator(services=[...])``.
 - Spark: ``spark_pod(services)`` in the driver and executor specs.
@@ -41,12 +43,13 @@ class Service:
     name: str
     connection: str
     secret: str
-    #: The platform service whose NetworkPolicy admits the pod; "" for an outside system.
+    #: The platform service whose NetworkPolicy admits the pod; "external" for an outside system,
+    #: whose label lets the pod leave the cluster (airflow-bootstrap's networkPolicy.external).
     network: str = ""
 
     @property
     def external(self) -> bool:
-        return self.name.startswith(EXTERNAL)
+        return self.network == "external"
 
     @property
     def env_name(self) -> str:
@@ -78,7 +81,7 @@ def resolve(names: Iterable[str], environ: Mapping[str, str] | None = None) -> t
     for name in wanted:
         if name.startswith(EXTERNAL) and name[len(EXTERNAL) :]:
             secret = f"{cluster.release()}-airflow-external-connections"
-            known[name] = Service(name, name[len(EXTERNAL) :], secret)
+            known[name] = Service(name, name[len(EXTERNAL) :], secret, network="external")
     unknown = [n for n in wanted if n not in known]
     if unknown:
         raise UnknownService(

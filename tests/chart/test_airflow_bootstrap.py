@@ -259,3 +259,75 @@ def test_bad_values_are_rejected_naming_the_key() -> None:
     assert_rejects(CHART, {"pools": {"spark": {"slots": "two"}}}, "/pools/spark/slots")
     assert_rejects(CHART, {"variables": {"bad-name": 1}}, "bad-name")
     assert_rejects(CHART, {"connections": {"platform": {"kafak": True}}}, "kafak")
+
+
+def _policies(values: dict | None = None) -> dict[tuple[str, str], dict]:
+    docs = render(CHART, values, release="airyard")
+    return {
+        (d["metadata"].get("namespace", "airyard"), d["metadata"]["name"]): d["spec"]
+        for d in docs
+        if d["kind"] == "NetworkPolicy"
+    }
+
+
+def test_both_namespaces_deny_everything_but_dns_and_the_kubernetes_api_for_its_clients() -> None:
+    policies = _policies({"networkPolicy": {"kubeAPI": {"cidrs": ["172.18.0.2/32"]}}})
+    for ns in ("airyard", "airyard-tasks"):
+        deny = policies[(ns, "airyard-airflow-default-deny")]
+        assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+        dns = policies[(ns, "airyard-airflow-dns")]
+        assert dns["podSelector"] == {}
+        assert dns["egress"][0]["ports"] == [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
+        assert dns["egress"][0]["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+        api = policies[(ns, "airyard-airflow-kube-api")]
+        assert api["podSelector"] == {"matchLabels": {"airyard-kube-api-client": "true"}}
+        assert api["egress"] == [
+            {
+                "to": [{"ipBlock": {"cidr": "172.18.0.2/32"}}],
+                "ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}],
+            }
+        ]
+        # No alerts egress unless its destinations are listed.
+        assert (ns, "airyard-airflow-alerts") not in policies
+    # helm template cannot look the API server up: its ports, at any address.
+    assert _policies()[("airyard", "airyard-airflow-kube-api")]["egress"][0]["to"] == [
+        {"ipBlock": {"cidr": "0.0.0.0/0"}}
+    ]
+    assert not _policies({"networkPolicy": {"enabled": False}})
+
+
+def test_only_pods_that_declare_an_outside_system_leave_the_cluster_and_only_to_public_addresses() -> None:
+    external = _policies()[("airyard-tasks", "airyard-airflow-external")]
+    assert external["podSelector"] == {"matchLabels": {"airyard-external-client": "true"}}
+    (rule,) = external["egress"]
+    assert rule["ports"] == [{"port": 443, "protocol": "TCP"}]
+    block = rule["to"][0]["ipBlock"]
+    assert block["cidr"] == "0.0.0.0/0"
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"} <= set(block["except"])
+    relay = {"ipBlock": {"cidr": "192.0.2.25/32"}}
+    alerts = _policies({"networkPolicy": {"alerts": {"to": [relay], "ports": [587]}}})
+    assert alerts[("airyard-tasks", "airyard-airflow-alerts")]["egress"] == [
+        {"to": [relay], "ports": [{"port": 587, "protocol": "TCP"}]}
+    ]
+
+
+def test_workers_reach_the_execution_api_and_spark_pods_each_other_in_the_tasks_namespace() -> None:
+    policies = _policies()
+    workers = policies[("airyard-tasks", "airyard-airflow-workers")]
+    assert workers["podSelector"] == {"matchLabels": {"tier": "airflow", "component": "worker"}}
+    (rule,) = workers["egress"]
+    assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
+    assert rule["to"][0]["podSelector"]["matchLabels"]["component"] == "api-server"
+    assert rule["to"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "airyard"}}
+    spark = policies[("airyard-tasks", "airyard-airflow-spark")]
+    assert spark["policyTypes"] == ["Ingress", "Egress"]
+
+
+def test_egress_open_to_everything_needs_the_explicit_switch() -> None:
+    everywhere = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [443]}
+    assert_rejects(CHART, {"networkPolicy": {"external": everywhere}}, "networkPolicy.external.to", "allowOpenEgress")
+    any_port = {"to": [{"ipBlock": {"cidr": "192.0.2.0/24"}}], "ports": []}
+    assert_rejects(CHART, {"networkPolicy": {"alerts": any_port}}, "networkPolicy.alerts", "every port")
+    opened = _policies({"networkPolicy": {"external": everywhere, "allowOpenEgress": True}})
+    assert opened[("airyard", "airyard-airflow-external")]["egress"][0]["to"] == everywhere["to"]
+    assert_rejects(CHART, {"networkPolicy": {"kubeAPI": {"cidrs": ["apiserver"]}}}, "cidrs")

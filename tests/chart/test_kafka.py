@@ -51,6 +51,8 @@ def test_defaults_render_one_persistent_kraft_node() -> None:
         "Job/" + next(d["metadata"]["name"] for d in docs if "-secrets-" in d["metadata"]["name"]),
         "Job/" + topics_job(docs)["metadata"]["name"],
         "NetworkPolicy/test-kafka",
+        "NetworkPolicy/test-kafka-clients",
+        "NetworkPolicy/test-kafka-clients",
         "Role/test-kafka-secrets",
         "RoleBinding/test-kafka-secrets",
         "Secret/test-kafka-connection",

@@ -27,7 +27,14 @@ def env(docs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def test_defaults_serve_the_pipelines_champions_from_this_releases_mlflow() -> None:
     docs = render(CHART)
-    assert sorted(kinds(docs)) == [f"{kind}/test-model-serving" for kind in ("Deployment", "NetworkPolicy", "Service")]
+    assert sorted(kinds(docs)) == [
+        "Deployment/test-model-serving",
+        "NetworkPolicy/test-model-serving",
+        # its clients' egress, in the release and the tasks namespace
+        "NetworkPolicy/test-model-serving-clients",
+        "NetworkPolicy/test-model-serving-clients",
+        "Service/test-model-serving",
+    ]
     assert env(docs) == {
         "MODELS": "ml_pipeline_model,sports-nfl,sports-nba,sports-mlb",
         "MODEL_ALIAS": "champion",

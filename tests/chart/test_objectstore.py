@@ -141,7 +141,10 @@ def test_console_is_off_unless_asked_for() -> None:
     docs = render(CHART, {"console": {"enabled": True}})
     assert _env(search("spec.template.spec.containers[0]", find(docs, "StatefulSet")))["MINIO_BROWSER"] == "on"
     assert [p["port"] for p in find(docs, "Service", "test-objectstore")["spec"]["ports"]] == [9000, 9001]
-    assert [p["port"] for p in find(docs, "NetworkPolicy")["spec"]["ingress"][0]["ports"]] == [9000, 9001]
+    assert [p["port"] for p in find(docs, "NetworkPolicy", "test-objectstore")["spec"]["ingress"][0]["ports"]] == [
+        9000,
+        9001,
+    ]
 
 
 def test_network_policy_admits_declared_clients_only() -> None:

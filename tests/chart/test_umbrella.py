@@ -123,7 +123,8 @@ def test_worker_pod_template_is_ours(full: Path) -> None:
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airyard-api-server.airyard.svc:8080/execution/"
     assert "config" not in {v["name"] for v in pod["spec"]["volumes"]}
     clients = {k for k in pod["metadata"]["labels"] if k.endswith("-client")}
-    assert clients == {"airyard-objectstore-client"}, "only the task-log store; the rest is declared"
+    # The task-log store, and the Kubernetes API (a worker starts its task's pods); the rest is declared.
+    assert clients == {"airyard-objectstore-client", "airyard-kube-api-client"}
 
 
 def test_task_code_runs_in_the_tasks_namespace_and_the_platform_grants_no_pod_rights(full: Path) -> None:

@@ -104,3 +104,40 @@ def namespace() -> Iterator[str]:
     )
     yield name
     kube.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def outside_world() -> Iterator[None]:
+    """The fakes (kube.FAKE) are the outside world: they accept anyone, and in the platform and tasks
+    namespaces the pods that may leave the cluster (declared outside systems, Airflow's alerts,
+    airflow-bootstrap's networkPolicy.external and .alerts) may reach them."""
+    from tests.e2e.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
+
+    fakes = {"namespaceSelector": {}, "podSelector": {"matchLabels": kube.FAKE}}
+    senders = {"external": {f"{RELEASE}-external-client": "true"}, "alerts": {"tier": "airflow"}}
+    policies = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "e2e-fakes", "namespace": NAMESPACE},
+            "spec": {"podSelector": {"matchLabels": kube.FAKE}, "policyTypes": ["Ingress"], "ingress": [{}]},
+        },
+        *(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": {"name": f"e2e-fakes-{who}", "namespace": ns},
+                "spec": {
+                    "podSelector": {"matchLabels": labels},
+                    "policyTypes": ["Egress"],
+                    "egress": [{"to": [fakes]}],
+                },
+            }
+            for ns in (NAMESPACE, TASKS_NAMESPACE)
+            for who, labels in senders.items()
+        ),
+    ]
+    kube.apply(*policies)
+    yield
+    for p in policies:
+        kube.kubectl("delete", "networkpolicy", p["metadata"]["name"], "-n", p["metadata"]["namespace"], check=False)

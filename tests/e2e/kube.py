@@ -19,6 +19,12 @@ REPO = Path(__file__).resolve().parents[2]
 IMAGE_TAG = (REPO / "VERSION").read_text().strip()
 
 
+#: The label of the fakes that stand for the internet (TMDB, the feeds, the weather and sports APIs,
+#: SMTP, webhooks): the session's NetworkPolicies (conftest.outside_world) let the pods that declare
+#: an outside system, and Airflow's pods sending alerts, reach them, as they would reach the real ones.
+FAKE = {"airyard-e2e-fake": "true"}
+
+
 def image(name: str) -> str:
     """The reference of an image built from images/<name>/."""
     return f"airyard/{name}:{IMAGE_TAG}"

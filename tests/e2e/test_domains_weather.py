@@ -54,6 +54,7 @@ def fakes() -> Iterator[None]:
         volumes=[{"name": "fakes", "configMap": {"name": FAKES}}],
         mounts=[{"name": "fakes", "mountPath": "/fakes"}],
         ports=[8080, 8081],
+        labels={"app": FAKES, **kube.FAKE},
     )
     service = {
         "apiVersion": "v1",

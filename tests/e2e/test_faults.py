@@ -491,6 +491,7 @@ def malformed_tmdb() -> Iterator[set[str]]:
         ports=[8080],
         volumes=[{"name": "fake", "configMap": {"name": FAKE_TMDB}}],
         mounts=[{"name": "fake", "mountPath": "/fake"}],
+        labels={"app": FAKE_TMDB, **kube.FAKE},
     )
     kube.apply(
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": FAKE_TMDB}, "data": files},

@@ -23,12 +23,16 @@ MUST_BE_REFUSED = {
     "use a service it did not declare (mongodb:movies)",
     "read another pipeline's Kafka topic (movies.raw.movies, as kafka_domains)",
     "write another pipeline's Kafka topic (movies.raw.movies, as kafka_domains)",
+    "create a pod in the tasks namespace that runs as root",
+    "connect to a service it did not declare (redis)",
+    "leave the cluster without declaring it (pypi.org:443)",
 }
 MUST_BE_ALLOWED = {
     "read its own Kafka topic (domains.observed, as kafka_domains)",
     "create a pod in the tasks namespace with a connection it declared",
     "log into its own database (postgres_mlsp)",
     "read its own bucket (domains, as objectstore_domains)",
+    "resolve a service's name (DNS)",
 }
 
 
@@ -50,13 +54,25 @@ def test_a_task_is_refused_the_platform_and_keeps_what_it_needs() -> None:
     # Refused by the API server (RBAC, the admission policy) or the database's authentication, not
     # by a missing object or a network error.
     kafka = {c for c in MUST_BE_REFUSED if "Kafka topic" in c}
+    # Refused by the NetworkPolicies (kube-router rejects, other enforcers drop: a time-out).
+    network = {
+        "connect to a service it did not declare (redis)",
+        "leave the cluster without declaring it (pypi.org:443)",
+    }
     outside_kubernetes = {
         "read another pipeline's bucket (lake, as objectstore_domains)",
         "use a service it did not declare (mongodb:movies)",
         *kafka,
+        *network,
     }
     for check in MUST_BE_REFUSED - outside_kubernetes:
         assert report[check]["detail"].startswith("HTTP 403"), report[check]
+    for check in network:
+        assert re.search("Connection refused|timed out", report[check]["detail"]), report[check]
+    assert (
+        'violates PodSecurity "restricted:latest"'
+        in report["create a pod in the tasks namespace that runs as root"]["detail"]
+    )
     assert "ConnectionMissing" in report["use a service it did not declare (mongodb:movies)"]["detail"]
     for check in kafka:  # the brokers' ACLs, not a network error
         assert report[check]["detail"].startswith("TOPIC_AUTHORIZATION_FAILED"), report[check]

@@ -151,6 +151,7 @@ def fake_sports_api() -> Iterator[str]:
         volumes=[{"name": "fake", "configMap": {"name": "sports-api"}}],
         mounts=[{"name": "fake", "mountPath": "/fake"}],
         ports=[8080],
+        labels={"app": "sports-api", **kube.FAKE},
     )
     service = {
         "apiVersion": "v1",

@@ -79,7 +79,15 @@ def fakes() -> Iterator[None]:
     for name, (cmd, ports) in specs.items():
         kube.kubectl("delete", "pod", name, "-n", NS, "--ignore-not-found", "--wait=true")
         kube.apply(
-            kube.pod(name, cmd, volumes=volumes, mounts=mounts, ports=list(ports.values()), restart="Always"),
+            kube.pod(
+                name,
+                cmd,
+                volumes=volumes,
+                mounts=mounts,
+                ports=list(ports.values()),
+                restart="Always",
+                labels={"app": name, **kube.FAKE},
+            ),
             namespace=NS,
         )
         kube.apply(service(name, ports), namespace=NS)

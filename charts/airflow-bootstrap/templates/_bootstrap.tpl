@@ -113,3 +113,47 @@ credentials. Remote task logs use the logs user, which may only touch the logs b
 {{- end }}
 {{- toJson (dict "from" $from "json" $json "services" $services) -}}
 {{- end -}}
+
+{{/* The label of pods that declare an outside system (external:<conn_id>, plugins/airyard/services.py). */}}
+{{- define "bootstrap.externalClientLabel" -}}
+{{ .Release.Name }}-external-client
+{{- end -}}
+
+{{/*
+The API server's addresses as a JSON list of CIDRs: networkPolicy.kubeAPI.cidrs, else the
+`kubernetes` Service's EndpointSlice (a live install), else any address (helm template, Argo CD),
+which the policy still limits to the API's ports.
+*/}}
+{{- define "bootstrap.kubeApiCidrs" -}}
+{{- $cidrs := .Values.networkPolicy.kubeAPI.cidrs -}}
+{{- if not $cidrs -}}
+{{- $slice := lookup "discovery.k8s.io/v1" "EndpointSlice" "default" "kubernetes" | default dict -}}
+{{- range $slice.endpoints | default list -}}
+{{- range .addresses -}}
+{{- $cidrs = append $cidrs (printf "%s/%s" . (ternary "128" "32" (contains ":" .))) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson ($cidrs | default (list "0.0.0.0/0")) -}}
+{{- end -}}
+
+{{/* Fails the render on an egress rule that opens everything, unless networkPolicy.allowOpenEgress. */}}
+{{- define "bootstrap.checkOpenEgress" -}}
+{{- $np := .Values.networkPolicy -}}
+{{- if not $np.allowOpenEgress -}}
+{{- range $name := list "external" "alerts" -}}
+{{- $rule := get $np $name -}}
+{{- if $rule.to -}}
+{{- if not $rule.ports -}}
+{{- fail (printf "airflow-bootstrap.networkPolicy.%s opens every port (ports is empty): list the ports, or set networkPolicy.allowOpenEgress=true to accept it" $name) -}}
+{{- end -}}
+{{- range $rule.to -}}
+{{- $block := .ipBlock | default dict -}}
+{{- if and (has $block.cidr (list "0.0.0.0/0" "::/0")) (not $block.except) -}}
+{{- fail (printf "airflow-bootstrap.networkPolicy.%s.to opens every address (%s without except): list the destinations, or set networkPolicy.allowOpenEgress=true to accept it" $name $block.cidr) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -1,13 +1,18 @@
 {{/*
-A NetworkPolicy that admits only declared clients to a service's ports:
-  - pods that carry the client label <fullname>-client: "true", in the release namespace or in
-    the tasks namespace (task pods, airyard.tasksNamespace),
-  - the peers listed in .Values.networkPolicy.allowedClients (NetworkPolicyPeer objects).
+A service's NetworkPolicies. Its namespace and the tasks namespace deny everything by default
+(airflow-bootstrap's baseline), so both ends of a connection need an allow:
+  - <fullname>: the service's pods admit, on its ports, pods that carry the client label
+    <fullname>-client: "true" (in the release namespace or the tasks namespace), each other, and
+    the peers of .Values.networkPolicy.allowedClients; they send only to each other.
+  - <fullname>-clients, in the release namespace and in the tasks namespace: pods that carry the
+    client label may send to the service's pods on its ports.
 Call with (dict "ctx" . "ports" (list 5432)).
 */}}
 {{- define "airyard.networkPolicy" -}}
 {{- $ctx := .ctx -}}
 {{- if $ctx.Values.networkPolicy.enabled }}
+{{- $ports := include "airyard.networkPolicyPorts" .ports }}
+{{- $client := dict (include "airyard.clientLabel" $ctx) "true" }}
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
@@ -18,28 +23,67 @@ spec:
   podSelector:
     matchLabels:
       {{- include "airyard.selectorLabels" $ctx | nindent 6 }}
-  policyTypes: [Ingress]
+  policyTypes: [Ingress, Egress]
   ingress:
     - from:
         - podSelector:
-            matchLabels:
-              {{ include "airyard.clientLabel" $ctx }}: "true"
+            matchLabels: {{- toYaml $client | nindent 14 }}
         - namespaceSelector:
             matchLabels:
               kubernetes.io/metadata.name: {{ include "airyard.tasksNamespace" $ctx }}
           podSelector:
-            matchLabels:
-              {{ include "airyard.clientLabel" $ctx }}: "true"
+            matchLabels: {{- toYaml $client | nindent 14 }}
         - podSelector:
             matchLabels:
               {{- include "airyard.selectorLabels" $ctx | nindent 14 }}
         {{- with $ctx.Values.networkPolicy.allowedClients }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
-      ports:
-        {{- range .ports }}
-        - port: {{ . }}
-          protocol: TCP
-        {{- end }}
+      ports: {{- $ports | nindent 8 }}
+  egress:
+    - to:
+        - podSelector:
+            matchLabels:
+              {{- include "airyard.selectorLabels" $ctx | nindent 14 }}
+      ports: {{- $ports | nindent 8 }}
+{{- range $ns := list $ctx.Release.Namespace (include "airyard.tasksNamespace" $ctx) }}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ include "airyard.fullname" $ctx }}-clients
+  namespace: {{ $ns }}
+  labels:
+    {{- include "airyard.labels" $ctx | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels: {{- toYaml $client | nindent 6 }}
+  policyTypes: [Egress]
+  egress:
+    - to:
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: {{ $ctx.Release.Namespace }}
+          podSelector:
+            matchLabels:
+              {{- include "airyard.selectorLabels" $ctx | nindent 14 }}
+      ports: {{- $ports | nindent 8 }}
 {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* NetworkPolicyPort objects of a list of TCP ports. */}}
+{{- define "airyard.networkPolicyPorts" -}}
+{{- range . }}
+- port: {{ . }}
+  protocol: TCP
+{{- end }}
+{{- end -}}
+
+{{/*
+The label of pods that call the Kubernetes API (operators, Jobs that write Secrets, Airflow's
+launchers, Spark drivers): airflow-bootstrap's baseline lets them reach the API server.
+*/}}
+{{- define "airyard.kubeApiClientLabel" -}}
+{{ .Release.Name }}-kube-api-client
 {{- end -}}

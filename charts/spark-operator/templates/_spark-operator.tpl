@@ -37,6 +37,7 @@ include "sparkOperator.pod" (dict "ctx" . "component" "controller" "args" (list 
 metadata:
   labels:
     {{- include "sparkOperator.labels" (list $ctx .component) | nindent 4 }}
+    {{ include "airyard.kubeApiClientLabel" $ctx }}: "true"
 spec:
   serviceAccountName: {{ include "airyard.fullname" $ctx }}-{{ .component }}
   automountServiceAccountToken: true

@@ -107,7 +107,6 @@ def spark_application(
     tenth of a core (the job is short and bursty; requests of a full core would keep it from being
     scheduled next to the platform), 2 shuffle partitions instead of 200 tiny tasks, and no UI.
     """
-    rel = cluster.release()
     uses = services.spark_pod(services.resolve(SERVICES))
     pod = {
         "cores": 1,
@@ -152,7 +151,7 @@ def spark_application(
             "restartPolicy": {"type": "Never"},
             # Kept a day so SparkJobCheckOperator sees the recent history, then removed by the operator.
             "timeToLiveSeconds": 86400,
-            "driver": {**pod, "serviceAccount": f"{rel}-spark-operator-spark"},
+            "driver": cluster.spark_driver(pod),
             "executor": {**pod, "instances": 1},
         },
     }

@@ -203,7 +203,7 @@ class SparkProcessOperator(SparkKubernetesOperator):
                 "sparkVersion": SPARK_VERSION,
                 "restartPolicy": {"type": "Never"},
                 "sparkConf": cluster.spark_conf({"spark.sql.shuffle.partitions": "4"}),
-                "driver": {**pod, "serviceAccount": f"{cluster.release()}-spark-operator-spark"},
+                "driver": cluster.spark_driver(pod),
                 "executor": {**pod, "instances": self.executor_instances},
             },
         }

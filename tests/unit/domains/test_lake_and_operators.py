@@ -48,6 +48,10 @@ def test_spark_application_is_small_restricted_and_labelled(monkeypatch) -> None
         assert refs == {"airyard-airflow-conn-kafka-domains", "airyard-airflow-conn-objectstore-domains"}
         assert pod["env"] == []
     assert spec["executor"]["instances"] == 1
+    # Only the driver calls the Kubernetes API (to start its executors), as the Spark account.
+    assert spec["driver"]["labels"]["airyard-kube-api-client"] == "true"
+    assert "airyard-kube-api-client" not in spec["executor"]["labels"]
+    assert spec["driver"]["serviceAccount"] == "airyard-spark-operator-spark"
     # Small Delta tables: their state is rebuilt in 2 partitions, not 50; JVMs sized for short jobs.
     assert spec["sparkConf"]["spark.databricks.delta.snapshotPartitions"] == "2"
     assert spec["sparkConf"]["spark.driver.extraJavaOptions"] == cluster.SPARK_JAVA_OPTIONS

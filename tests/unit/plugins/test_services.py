@@ -23,11 +23,12 @@ def test_a_declared_service_is_its_connection_secret_and_its_client_label(monkey
     assert [e.secret_ref.name for e in services.env_from([kafka, store])] == [kafka.secret, store.secret]
 
 
-def test_an_external_connection_is_one_optional_key_of_the_users_secret(monkeypatch) -> None:
+def test_an_external_connection_is_one_optional_key_of_the_users_secret_and_the_way_out(monkeypatch) -> None:
     monkeypatch.setenv("AIRYARD_RELEASE", "airyard")
     (tmdb,) = services.resolve(["external:tmdb_default"])
     assert services.env_from([tmdb]) == []
-    assert services.labels([tmdb]) == {}
+    # Its label is the only way out of the cluster (airflow-bootstrap's networkPolicy.external).
+    assert services.labels([tmdb]) == {"airyard-external-client": "true"}
     (var,) = services.env([tmdb])
     ref = var.value_from.secret_key_ref
     assert (var.name, ref.name, ref.key, ref.optional) == (
