@@ -78,6 +78,7 @@ def test_weather_task_gets_only_its_own_credentials(dags: DagBag) -> None:
     assert {k for k, v in task.labels.items() if k.endswith("-client")} == {
         "airyard-objectstore-client",
         "airyard-mongodb-client",
+        "airyard-external-client",  # the weather API is outside the cluster
     }
     assert task.image == "airyard/airflow:0.1.0"
 
