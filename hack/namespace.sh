@@ -7,10 +7,11 @@
 # is relabelled, so `make up` after `make dev` restores "restricted".
 source "$(dirname "$0")/lib.sh"
 LEVEL=${1:?usage: hack/namespace.sh privileged|baseline|restricted}
-# skaffold names the namespaces it deploys to (`-n` included) to its hooks.
-NAMESPACE=${SKAFFOLD_NAMESPACES:-}
-NAMESPACE=${NAMESPACE%%,*}
-NAMESPACE=${NAMESPACE:-${AIRYARD_NAMESPACE:-airyard}}
+# skaffold gives its hooks the namespaces of the deploy, sorted: the release's own (airyard, in
+# skaffold.yaml) and, with `-n`, the one that overrides it.
+NAMESPACE=${AIRYARD_NAMESPACE:-airyard}
+IFS=, read -ra listed <<<"${SKAFFOLD_NAMESPACES:-}"
+for ns in "${listed[@]}"; do [[ $ns == airyard ]] || NAMESPACE=$ns; done
 CONTEXT=${SKAFFOLD_KUBE_CONTEXT:+--context=$SKAFFOLD_KUBE_CONTEXT}
 
 labels=()

@@ -319,6 +319,19 @@ def test_workers_reach_the_execution_api_and_spark_pods_each_other_in_the_tasks_
     assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
     assert rule["to"][0]["podSelector"]["matchLabels"]["component"] == "api-server"
     assert rule["to"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "airyard"}}
+    api = policies[("airyard", "airyard-airflow-execution-api")]
+    assert api["podSelector"]["matchLabels"]["component"] == "api-server"
+    assert api["ingress"] == [
+        {
+            "from": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "airyard-tasks"}},
+                    "podSelector": {"matchLabels": {"tier": "airflow", "component": "worker"}},
+                }
+            ],
+            "ports": [{"port": 8080, "protocol": "TCP"}],
+        }
+    ]
     spark = policies[("airyard-tasks", "airyard-airflow-spark")]
     assert spark["policyTypes"] == ["Ingress", "Egress"]
 

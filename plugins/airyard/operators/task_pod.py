@@ -16,6 +16,10 @@ DEFAULT_RESOURCES = k8s.V1ResourceRequirements(
     limits={"memory": "512Mi"},
 )
 
+RESTRICTED_CONTAINER = k8s.V1SecurityContext(
+    allow_privilege_escalation=False, capabilities=k8s.V1Capabilities(drop=["ALL"])
+)
+
 
 class TaskPodOperator(KubernetesPodOperator):
     """A KubernetesPodOperator with the platform's defaults.
@@ -55,8 +59,9 @@ class TaskPodOperator(KubernetesPodOperator):
             security_context=k8s.V1PodSecurityContext(
                 run_as_non_root=True, seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault")
             ),
-            container_security_context=k8s.V1SecurityContext(
-                allow_privilege_escalation=False, capabilities=k8s.V1Capabilities(drop=["ALL"])
-            ),
+            container_security_context=RESTRICTED_CONTAINER,
+            # The provider's XCom sidecar has no security context of its own: without this one the
+            # tasks namespace refuses the pod ("restricted" Pod Security).
+            xcom_sidecar_container_security_context=RESTRICTED_CONTAINER,
             **kwargs,
         )
