@@ -83,6 +83,20 @@ def test_a_task_is_refused_the_platform_and_keeps_what_it_needs() -> None:
     assert run["state"] == "success", log[-3000:]
 
 
+def test_a_task_pod_asking_for_root_is_refused_and_the_task_log_says_why() -> None:
+    """A task pod that breaks "restricted" (pod_security_probe: runAsUser 0) is refused by Pod
+    Security admission, and the task fails with the admission's message in its log."""
+    dag = "pod_security_probe"
+    with airflow.connect() as af:
+        af.set_paused(dag, False)
+        run_id = af.trigger(dag)
+        run = af.wait_for_run(dag, run_id, timeout=600)
+        log = af.task_log(dag, run_id, "root_pod")
+    assert run["state"] == "failed", log[-3000:]
+    assert 'violates PodSecurity "restricted:latest"' in log, log[-3000:]
+    assert "runAsNonRoot != true" in log or "runAsUser=0" in log, log[-3000:]
+
+
 def test_worker_pods_run_in_the_tasks_namespace_and_the_platform_namespace_runs_none() -> None:
     with airflow.connect() as af:
         run_id = af.trigger("platform_check", {"sleep_seconds": 20})

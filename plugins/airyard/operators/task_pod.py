@@ -16,6 +16,9 @@ DEFAULT_RESOURCES = k8s.V1ResourceRequirements(
     limits={"memory": "512Mi"},
 )
 
+RESTRICTED_POD = k8s.V1PodSecurityContext(
+    run_as_non_root=True, seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault")
+)
 RESTRICTED_CONTAINER = k8s.V1SecurityContext(
     allow_privilege_escalation=False, capabilities=k8s.V1Capabilities(drop=["ALL"])
 )
@@ -56,9 +59,7 @@ class TaskPodOperator(KubernetesPodOperator):
             env_from=env_from,
             env_vars=env_vars,
             container_resources=container_resources or DEFAULT_RESOURCES,
-            security_context=k8s.V1PodSecurityContext(
-                run_as_non_root=True, seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault")
-            ),
+            security_context=kwargs.pop("security_context", RESTRICTED_POD),
             container_security_context=RESTRICTED_CONTAINER,
             # The provider's XCom sidecar has no security context of its own: without this one the
             # tasks namespace refuses the pod ("restricted" Pod Security).
