@@ -115,6 +115,13 @@ def outside_world() -> Iterator[None]:
 
     fakes = {"namespaceSelector": {}, "podSelector": {"matchLabels": kube.FAKE}}
     senders = {"external": {f"{RELEASE}-external-client": "true"}, "alerts": {"tier": "airflow"}}
+    # In the platform namespace the tests' own pods read what the fakes received (mails, webhooks).
+    readers = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "e2e-fakes-readers", "namespace": NAMESPACE},
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [fakes]}]},
+    }
     policies = [
         {
             "apiVersion": "networking.k8s.io/v1",
@@ -136,6 +143,7 @@ def outside_world() -> Iterator[None]:
             for ns in (NAMESPACE, TASKS_NAMESPACE)
             for who, labels in senders.items()
         ),
+        readers,
     ]
     kube.apply(*policies)
     yield
