@@ -18,6 +18,7 @@ import textwrap
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -561,18 +562,41 @@ def import_errors(af: airflow.Airflow) -> list[dict[str, Any]]:
     return [e for e in errors if e["filename"].endswith(BROKEN_DAG)]
 
 
+@contextmanager
+def synced_dags_folder(folder: str) -> Iterator[str]:
+    """A writable folder inside the DAG processor's dags folder, as a DAG-sync volume would be: the
+    image's DAGs stay, and the root filesystem stays read-only. Mounted for the test and removed
+    after it (each rolls the DAG processor)."""
+    deployment = f"deploy/{REL}-dag-processor"
+    mount = f"{folder}/e2e-synced"
+    kube.kubectl(
+        "patch", deployment, "-n", NS, "--type=json", "-p",
+        json.dumps([
+            {"op": "add", "path": "/spec/template/spec/volumes/-", "value": {"name": "e2e-synced", "emptyDir": {}}},
+            {"op": "add", "path": "/spec/template/spec/containers/0/volumeMounts/-",
+             "value": {"name": "e2e-synced", "mountPath": mount}},
+        ]),
+    )  # fmt: skip
+    try:
+        kube.kubectl("rollout", "status", deployment, "-n", NS, "--timeout=600s", timeout=660)
+        yield mount
+    finally:
+        kube.kubectl("rollout", "undo", deployment, "-n", NS)
+        kube.kubectl("rollout", "status", deployment, "-n", NS, "--timeout=600s", timeout=660)
+
+
 def test_dag_file_with_syntax_error() -> None:
     """A DAG file with a syntax error: the import error is shown, the other DAGs stay and run.
 
-    DAG files are baked into the airflow image, so the broken file is written into the running
-    DAG processor's dags folder (the LocalDagBundle it parses; writable by its uid), the way a bad
-    file arrives in a synced folder. It is removed afterwards; a restart of the pod would drop it too.
+    DAG files are baked into the airflow image and its root filesystem is read-only, so the broken
+    file is written into a synced folder mounted into the running DAG processor's dags folder (the
+    LocalDagBundle it parses), the way a bad file arrives from a DAG sync.
     """
     folder = dag_processor_exec("airflow", "config", "get-value", "core", "dags_folder").strip()
-    with airflow.connect() as af:
+    with airflow.connect() as af, synced_dags_folder(folder) as synced:
         dags_before = {d["dag_id"] for d in af.request("GET", "/dags", params={"limit": 200})["dags"]}
         try:
-            dag_processor_exec("sh", "-c", f"cat > {folder}/{BROKEN_DAG}", input=BROKEN_SOURCE)
+            dag_processor_exec("sh", "-c", f"cat > {synced}/{BROKEN_DAG}", input=BROKEN_SOURCE)
             kube.wait_until("the import error in the API", lambda: bool(import_errors(af)), timeout=300, interval=5)
             (error,) = import_errors(af)
             assert "SyntaxError" in error["stack_trace"], error
@@ -583,7 +607,7 @@ def test_dag_file_with_syntax_error() -> None:
             run_id = af.trigger(DAG)
             assert_check_succeeded(af, run_id)
         finally:
-            dag_processor_exec("rm", "-f", f"{folder}/{BROKEN_DAG}")
+            dag_processor_exec("rm", "-f", f"{synced}/{BROKEN_DAG}")
         kube.wait_until("the import error to clear", lambda: not import_errors(af), timeout=300, interval=5)
 
 
