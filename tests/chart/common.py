@@ -48,8 +48,8 @@ def assert_rejects(chart: str, values: dict[str, Any], *fragments: str) -> None:
 def assert_network_policy(chart: str, ports: list[int]) -> None:
     """The chart's NetworkPolicies (airyard.networkPolicy): the service's pods admit the client label,
     this release's pods and the declared peers on the service's ports only, and send only to each
-    other; in the release and the tasks namespace, pods with the client label may send to it. All
-    gone when disabled."""
+    other; pods of the release namespace with the client label may send to it. All gone when
+    disabled."""
     peer = {"namespaceSelector": {"matchLabels": {"team": "data"}}}
     docs = render(chart, {"networkPolicy": {"allowedClients": [peer]}})
     policy = find(docs, "NetworkPolicy", f"test-{chart}")
@@ -62,20 +62,17 @@ def assert_network_policy(chart: str, ports: list[int]) -> None:
     assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
     selector = policy["spec"]["podSelector"]
     assert policy["spec"]["egress"] == [{"to": [{"podSelector": selector}], "ports": tcp}]
-    clients = {
-        d["metadata"]["namespace"]: d["spec"]
-        for d in docs
-        if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == f"test-{chart}-clients"
-    }
-    assert set(clients) == {"airyard", "airyard-tasks"}
-    for spec in clients.values():
-        assert spec["podSelector"] == {"matchLabels": client}
-        assert spec["policyTypes"] == ["Egress"]
-        (rule,) = spec["egress"]
-        assert rule["ports"] == tcp
-        assert rule["to"] == [
-            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "airyard"}}, "podSelector": selector}
-        ]
+    # In the release namespace only: the tasks namespace's clients get theirs from airflow-bootstrap.
+    (clients,) = [d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == f"test-{chart}-clients"]
+    assert "namespace" not in clients["metadata"]
+    spec = clients["spec"]
+    assert spec["podSelector"] == {"matchLabels": client}
+    assert spec["policyTypes"] == ["Egress"]
+    (rule,) = spec["egress"]
+    assert rule["ports"] == tcp
+    assert rule["to"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "airyard"}}, "podSelector": selector}
+    ]
     assert not [d for d in render(chart, {"networkPolicy": {"enabled": False}}) if d["kind"] == "NetworkPolicy"]
 
 

@@ -332,6 +332,20 @@ def test_workers_reach_the_execution_api_and_spark_pods_each_other_in_the_tasks_
             "ports": [{"port": 8080, "protocol": "TCP"}],
         }
     ]
+    # Task pods reach each service a task may declare (the catalog), by its client label, and every
+    # worker the object store (task logs).
+    catalog = json.loads(
+        find_in(render(CHART, release="airyard"), "ConfigMap", "airyard-airflow-services", "airyard-tasks")["data"][
+            "AIRYARD_SERVICES"
+        ]
+    )
+    networks = {s["network"] for s in catalog.values() if s.get("network")} | {"objectstore"}
+    assert len(networks) > 1
+    for network in networks:
+        clients = policies[("airyard-tasks", f"airyard-airflow-{network}-clients")]
+        assert clients["podSelector"] == {"matchLabels": {f"airyard-{network}-client": "true"}}
+        (to,) = clients["egress"][0]["to"]
+        assert to["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == network
     spark = policies[("airyard-tasks", "airyard-airflow-spark")]
     assert spark["policyTypes"] == ["Ingress", "Egress"]
 

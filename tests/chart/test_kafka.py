@@ -52,7 +52,6 @@ def test_defaults_render_one_persistent_kraft_node() -> None:
         "Job/" + topics_job(docs)["metadata"]["name"],
         "NetworkPolicy/test-kafka",
         "NetworkPolicy/test-kafka-clients",
-        "NetworkPolicy/test-kafka-clients",
         "Role/test-kafka-secrets",
         "RoleBinding/test-kafka-secrets",
         "Secret/test-kafka-connection",

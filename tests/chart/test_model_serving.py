@@ -30,9 +30,7 @@ def test_defaults_serve_the_pipelines_champions_from_this_releases_mlflow() -> N
     assert sorted(kinds(docs)) == [
         "Deployment/test-model-serving",
         "NetworkPolicy/test-model-serving",
-        # its clients' egress, in the release and the tasks namespace
-        "NetworkPolicy/test-model-serving-clients",
-        "NetworkPolicy/test-model-serving-clients",
+        "NetworkPolicy/test-model-serving-clients",  # its clients' egress
         "Service/test-model-serving",
     ]
     assert env(docs) == {

@@ -4,8 +4,9 @@ A service's NetworkPolicies. Its namespace and the tasks namespace deny everythi
   - <fullname>: the service's pods admit, on its ports, pods that carry the client label
     <fullname>-client: "true" (in the release namespace or the tasks namespace), each other, and
     the peers of .Values.networkPolicy.allowedClients; they send only to each other.
-  - <fullname>-clients, in the release namespace and in the tasks namespace: pods that carry the
-    client label may send to the service's pods on its ports.
+  - <fullname>-clients: pods of the release namespace that carry the client label may send to the
+    service's pods on its ports. In the tasks namespace, airflow-bootstrap (which owns it) renders
+    the same for each service a task may declare: a service chart installed on its own needs none.
 Call with (dict "ctx" . "ports" (list 5432)).
 */}}
 {{- define "airyard.networkPolicy" -}}
@@ -46,13 +47,11 @@ spec:
             matchLabels:
               {{- include "airyard.selectorLabels" $ctx | nindent 14 }}
       ports: {{- $ports | nindent 8 }}
-{{- range $ns := list $ctx.Release.Namespace (include "airyard.tasksNamespace" $ctx) }}
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
   name: {{ include "airyard.fullname" $ctx }}-clients
-  namespace: {{ $ns }}
   labels:
     {{- include "airyard.labels" $ctx | nindent 4 }}
 spec:
@@ -68,7 +67,6 @@ spec:
             matchLabels:
               {{- include "airyard.selectorLabels" $ctx | nindent 14 }}
       ports: {{- $ports | nindent 8 }}
-{{- end }}
 {{- end }}
 {{- end -}}
 
