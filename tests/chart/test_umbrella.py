@@ -60,7 +60,14 @@ def test_other_release_names_fail_early_naming_the_values(ours: Path) -> None:
 
 
 def test_disabled_services_are_not_installed(ours: Path) -> None:
-    docs = render(ours, {"kafka": {"enabled": False}, "mongodb": {"enabled": False}}, release="airyard")
+    # Each service's connections are switched off with it (airflow-bootstrap.connections.platform):
+    # the tasks namespace's policies towards it follow them.
+    values = {
+        "kafka": {"enabled": False},
+        "mongodb": {"enabled": False},
+        "airflow-bootstrap": {"connections": {"platform": {"kafka": False, "mongodb": False}}},
+    }
+    docs = render(ours, values, release="airyard")
     assert not [n for n in _names(docs) if "kafka" in n or "mongodb" in n]
 
 
