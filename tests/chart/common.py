@@ -61,14 +61,17 @@ def assert_network_policy(chart: str, ports: list[int]) -> None:
     assert policy["spec"]["ingress"][0]["ports"] == tcp
     assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
     selector = policy["spec"]["podSelector"]
-    assert policy["spec"]["egress"] == [{"to": [{"podSelector": selector}], "ports": tcp}]
+    dns = {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+    # Installed on its own the chart still resolves names (DNS on port 53).
+    assert policy["spec"]["egress"] == [{"to": [{"podSelector": selector}], "ports": tcp}, dns]
     # In the release namespace only: the tasks namespace's clients get theirs from airflow-bootstrap.
     (clients,) = [d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == f"test-{chart}-clients"]
     assert "namespace" not in clients["metadata"]
     spec = clients["spec"]
     assert spec["podSelector"] == {"matchLabels": client}
     assert spec["policyTypes"] == ["Egress"]
-    (rule,) = spec["egress"]
+    rule, lookups = spec["egress"]
+    assert lookups == dns
     assert rule["ports"] == tcp
     assert rule["to"] == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "airyard"}}, "podSelector": selector}

@@ -47,6 +47,7 @@ spec:
             matchLabels:
               {{- include "airyard.selectorLabels" $ctx | nindent 14 }}
       ports: {{- $ports | nindent 8 }}
+    {{- include "airyard.networkPolicyDNS" . | nindent 4 }}
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -67,7 +68,16 @@ spec:
             matchLabels:
               {{- include "airyard.selectorLabels" $ctx | nindent 14 }}
       ports: {{- $ports | nindent 8 }}
+    {{- include "airyard.networkPolicyDNS" . | nindent 4 }}
 {{- end }}
+{{- end -}}
+
+{{/* Name lookups, wherever the cluster's DNS runs: a chart installed on its own (no
+airflow-bootstrap baseline in its namespace) still resolves its peers' names. */}}
+{{- define "airyard.networkPolicyDNS" -}}
+- ports:
+    - {port: 53, protocol: UDP}
+    - {port: 53, protocol: TCP}
 {{- end -}}
 
 {{/* NetworkPolicyPort objects of a list of TCP ports. */}}
