@@ -69,7 +69,8 @@ def _exec(core: Any, pod: str, namespace: str) -> str:
 
 
 def _connect(host: str, port: int) -> str:
-    """A TCP connection: a NetworkPolicy that drops it shows as a time-out."""
+    """A TCP connection: a NetworkPolicy refuses it (kube-router rejects: "connection refused") or
+    drops it (other enforcers: a time-out)."""
     import socket
 
     with socket.create_connection((host, port), timeout=5) as sock:

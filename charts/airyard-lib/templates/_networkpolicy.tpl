@@ -49,15 +49,30 @@ spec:
       ports: {{- $ports | nindent 8 }}
     {{- include "airyard.networkPolicyDNS" . | nindent 4 }}
 ---
+{{ include "airyard.clientsNetworkPolicy" (dict "ctx" $ctx "name" (printf "%s-clients" (include "airyard.fullname" $ctx))
+    "client" $client "server" (include "airyard.selectorLabels" $ctx | fromYaml) "ports" .ports) }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Egress of a service's clients: pods labelled `client` (a dict) may send to the pods labelled
+`server` in the release namespace, on `ports` (all when empty), and look names up. The service
+charts render it in the release namespace, airflow-bootstrap in the tasks namespace (`namespace`).
+*/}}
+{{- define "airyard.clientsNetworkPolicy" -}}
+{{- $ctx := .ctx -}}
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
-  name: {{ include "airyard.fullname" $ctx }}-clients
+  name: {{ .name }}
+  {{- with .namespace }}
+  namespace: {{ . }}
+  {{- end }}
   labels:
     {{- include "airyard.labels" $ctx | nindent 4 }}
 spec:
   podSelector:
-    matchLabels: {{- toYaml $client | nindent 6 }}
+    matchLabels: {{- toYaml .client | nindent 6 }}
   policyTypes: [Egress]
   egress:
     - to:
@@ -65,11 +80,11 @@ spec:
             matchLabels:
               kubernetes.io/metadata.name: {{ $ctx.Release.Namespace }}
           podSelector:
-            matchLabels:
-              {{- include "airyard.selectorLabels" $ctx | nindent 14 }}
-      ports: {{- $ports | nindent 8 }}
+            matchLabels: {{- toYaml .server | nindent 14 }}
+      {{- with .ports }}
+      ports: {{- include "airyard.networkPolicyPorts" . | nindent 8 }}
+      {{- end }}
     {{- include "airyard.networkPolicyDNS" . | nindent 4 }}
-{{- end }}
 {{- end -}}
 
 {{/* Name lookups, wherever the cluster's DNS runs: a chart installed on its own (no
