@@ -105,6 +105,42 @@ def redis_url(c: EnvConnection) -> str:
     return f"redis://{auth}{c.host}:{c.port or 6379}/{c.extra.get('db', 0)}"
 
 
+def redis_client(c: EnvConnection) -> Any:
+    """A Redis client for a `redis` connection that rides out a refused connection for about 15 s.
+
+    A new pod's address reaches the service's NetworkPolicy a moment after the pod starts (up to a
+    few seconds on a busy node), and Redis itself restarts: neither should fail a task.
+    """
+    import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(
+        redis_url(c),
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.2), retries=10),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+    )
+
+
+def s3_client(c: EnvConnection) -> Any:
+    """A boto3 S3 client for an `aws` connection of the object store (extra endpoint_url).
+
+    Standard retries with backoff cover refused connections too: a new pod's address reaches the
+    store's NetworkPolicy a moment after the pod starts, and the store restarts.
+    """
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=c.extra.get("endpoint_url"),
+        region_name=c.extra.get("region_name") or "us-east-1",
+        aws_access_key_id=c.login,
+        aws_secret_access_key=c.password,
+        config=Config(retries={"mode": "standard", "max_attempts": 10}),
+    )
+
+
 def kafka_config(c: EnvConnection) -> dict[str, Any]:
     """The librdkafka configuration of a `kafka` connection (its extra is that config)."""
     return {k: v for k, v in c.extra.items() if "." in k or k in ("acks",)}

@@ -153,15 +153,7 @@ def _mlflow_create_user(conn: envconn.EnvConnection) -> str:
 
 
 def _list_bucket(conn: envconn.EnvConnection, bucket: str) -> str:
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=conn.extra["endpoint_url"],
-        region_name=conn.extra.get("region_name"),
-        aws_access_key_id=conn.login,
-        aws_secret_access_key=conn.password,
-    )
+    s3 = envconn.s3_client(conn)
     return f"{s3.list_objects_v2(Bucket=bucket, MaxKeys=1).get('KeyCount', 0)} objects listed"
 
 

@@ -149,9 +149,7 @@ def build_client(environ: dict[str, str] | None = None) -> TMDBClient:
     rate = int(tmdb.extra.get("rate_per_second", DEFAULT_RATE_PER_SECOND))
     limiter: Any = LocalRateLimiter(rate)
     try:
-        import redis
-
-        limiter = RedisRateLimiter(redis.Redis.from_url(conn.redis_url(conn.get("redis_default", env))), rate)
+        limiter = RedisRateLimiter(conn.redis_client(conn.get("redis_default", env)), rate)
     except conn.ConnectionMissing:
         log.warning("no redis_default connection: the rate limit is per pod only")
     api_key = tmdb.password or str(tmdb.extra.get("api_key", ""))

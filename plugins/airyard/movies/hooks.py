@@ -54,10 +54,8 @@ class TMDBHook(BaseHook):
         limiter: Any = LocalRateLimiter(rate)
         if self.redis_conn_id:
             try:
-                import redis
-
                 r = to_conn(self.get_connection(self.redis_conn_id))
-                limiter = RedisRateLimiter(redis.Redis.from_url(connenv.redis_url(r)), rate)
+                limiter = RedisRateLimiter(connenv.redis_client(r), rate)
             except Exception:  # noqa: BLE001 - no Redis connection: a per-process limit
                 self.log.warning("no %s connection: TMDB rate limit is per process", self.redis_conn_id)
         api_key = c.password or str(c.extra.get("api_key", ""))

@@ -175,7 +175,6 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    import boto3
     import pymongo
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -185,13 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bucket", default=BUCKET, help="the bucket the weather object-store user may write")
     args = ap.parse_args(argv)
     store = envconn.get(STORE_CONN_ID)
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=store.extra.get("endpoint_url"),
-        region_name=store.extra.get("region_name") or "us-east-1",
-        aws_access_key_id=store.login,
-        aws_secret_access_key=store.password,
-    )
+    s3 = envconn.s3_client(store)
     mongo = envconn.get(MONGO_CONN_ID)
     client: Any = pymongo.MongoClient(envconn.mongo_uri(mongo), serverSelectionTimeoutMS=10000)
     db = client[mongo.schema or "weather"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from airyard import envconn as conn
@@ -49,3 +50,35 @@ def test_a_sasl_connection_becomes_the_java_clients_jaas_configuration() -> None
     }
     plain = conn.EnvConnection("kafka_default", conn_type="kafka", extra={"bootstrap.servers": "k:9092"})
     assert conn.kafka_java_config(plain) == {"bootstrap.servers": "k:9092"}
+
+
+def test_a_redis_client_waits_for_a_connection_refused_at_first() -> None:
+    """As a new task pod sees until its address reaches the service's NetworkPolicy: the first
+    attempts are refused, then Redis answers."""
+    import socket
+    import threading
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens: connections are refused
+
+    def serve_later() -> None:
+        time.sleep(1.0)
+        with socket.create_server(("127.0.0.1", port)) as server:
+            client, _ = server.accept()
+            with client:
+                while chunk := client.recv(4096):
+                    for command in chunk.split(b"*")[1:]:  # RESP arrays, one per command
+                        if b"HELLO" in command:
+                            client.sendall(b"%1\r\n+proto\r\n:3\r\n")
+                        else:
+                            client.sendall(b"+PONG\r\n" if b"PING" in command else b"+OK\r\n")
+
+    server = threading.Thread(target=serve_later, daemon=True)
+    server.start()
+    env = {"AIRFLOW_CONN_REDIS_DEFAULT": f"redis://127.0.0.1:{port}?db=0"}
+    client = conn.redis_client(conn.get("redis_default", env))
+    assert client.ping() is True
+    client.close()
+    server.join(timeout=5)

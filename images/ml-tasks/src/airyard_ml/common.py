@@ -33,16 +33,27 @@ def use_connections(environ: dict[str, str] | None = None) -> None:
             "AWS_SECRET_ACCESS_KEY": store.password,
             "AWS_DEFAULT_REGION": str(store.extra.get("region_name") or "us-east-1"),
             "S3_ENDPOINT_URL": str(store.extra["endpoint_url"]),
+            # Retries with backoff on refused connections too (a new pod, a restarting store).
+            "AWS_RETRY_MODE": "standard",
+            "AWS_MAX_ATTEMPTS": "10",
         }
     )
 
 
-def connect() -> psycopg.Connection:
-    """The application database (postgres_mlsp)."""
+def connect(attempts: int = 10) -> psycopg.Connection:
+    """The application database (postgres_mlsp).
+
+    A refused connection is retried for about 15 s: a new pod's address reaches PostgreSQL's
+    NetworkPolicy a moment after the pod starts, and the database restarts.
+    """
     c = envconn.get(DATABASE)
-    return psycopg.connect(
-        host=c.host, port=c.port or 5432, user=c.login, password=c.password, dbname=c.schema, connect_timeout=30
-    )
+    args = {"host": c.host, "port": c.port or 5432, "user": c.login, "password": c.password, "dbname": c.schema}
+    for attempt in range(attempts - 1):
+        try:
+            return psycopg.connect(**args, connect_timeout=30)
+        except psycopg.OperationalError:
+            time.sleep(min(2.0, 0.2 * 2**attempt))
+    return psycopg.connect(**args, connect_timeout=30)
 
 
 def emit(result: dict[str, Any]) -> None:
