@@ -97,3 +97,20 @@ def test_pipeline_quarantines_trains_guards_and_detects_drift(
     assert cmp["better"] is True
     assert cmp["candidate_accuracy"] > cmp["champion_accuracy"] + 0.1
     assert champion(mlflow_uri) == first["version"]
+
+
+def test_a_batch_that_failed_validation_stays_failed_on_retry(
+    step: StepRunner, postgres_service: services.Service
+) -> None:
+    """The first attempt quarantines the bad rows before it fails; a retry, which finds only the
+    good ones left, must still fail (it passed before the verdict counted what was quarantined)."""
+    dsn = postgres_service.extra["dsn"]
+    rows = ml_dataset.generate(60, seed=5)
+    insert(dsn, "it-bad", rows[:30] + [{**r, "label": 9} for r in rows[30:]])
+    for attempt in (1, 2):
+        with pytest.raises(AssertionError, match="too few valid rows") as failed:
+            step("pipeline.validate", batches=["it-bad"])
+        assert "'rows': 60, 'valid': 30, 'quarantined': 30" in str(failed.value), attempt
+    with psycopg.connect(dsn) as conn:
+        quarantined = conn.execute("SELECT count(*) FROM ml.quarantine WHERE batch = 'it-bad'").fetchone()[0]
+        assert quarantined == 30

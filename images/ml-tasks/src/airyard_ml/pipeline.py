@@ -47,7 +47,11 @@ def problems(frame: pd.DataFrame) -> pd.Series:
 
 
 def validate(batches: list[str], min_valid_fraction: float = 0.8) -> dict[str, Any]:
-    """Quarantine unusable rows (with their reason) out of the batches; fail if too few are left."""
+    """Quarantine unusable rows (with their reason) out of the batches; fail if too few are left.
+
+    The verdict counts the rows an earlier attempt quarantined (ml.processed_batches), so a batch
+    that failed stays failed on retry, although its bad rows are no longer among the observations.
+    """
     from evidently import Report
     from evidently.presets import DataSummaryPreset
 
@@ -55,6 +59,8 @@ def validate(batches: list[str], min_valid_fraction: float = 0.8) -> dict[str, A
     reasons = problems(frame)
     bad = frame[reasons.notna()]
     with common.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT batch, quarantined FROM ml.processed_batches WHERE batch = ANY(%s)", (batches,))
+        earlier = dict(cur.fetchall())
         for (_, row), reason in zip(bad.iterrows(), reasons[reasons.notna()], strict=True):
             cur.execute(
                 "INSERT INTO ml.quarantine (source, batch, reason, record) VALUES ('ml.observations', %s, %s, %s)",
@@ -63,20 +69,23 @@ def validate(batches: list[str], min_valid_fraction: float = 0.8) -> dict[str, A
             cur.execute("DELETE FROM ml.observations WHERE id = %s", (int(row["id"]),))
         for batch in batches:
             in_batch = frame["batch"] == batch
+            quarantined = earlier.get(batch, 0) + int((in_batch & reasons.notna()).sum())
             cur.execute(
                 "INSERT INTO ml.processed_batches (batch, rows, quarantined) VALUES (%s, %s, %s)"
                 " ON CONFLICT (batch) DO UPDATE SET rows = EXCLUDED.rows, quarantined = EXCLUDED.quarantined,"
                 " processed_at = now()",
-                (batch, int(in_batch.sum()), int((in_batch & reasons.notna()).sum())),
+                (batch, int(in_batch.sum()) + earlier.get(batch, 0), quarantined),
             )
     good = frame[reasons.isna()]
+    quarantined_before = sum(earlier.values())
     # Evidently's summary of what passed: row count, missing values and ranges per column, in the log.
     summary = Report([DataSummaryPreset()]).run(current_data=good[list(FEATURES)]) if len(good) else None
     if summary is not None:
         for metric in summary.dict()["metrics"][:8]:
             print(f"evidently {metric['metric_name']}: {metric['value']}")
-    result = {"rows": len(frame), "valid": len(good), "quarantined": len(bad), "batches": batches}
-    if len(frame) == 0 or len(good) / len(frame) < min_valid_fraction:
+    rows = len(frame) + quarantined_before
+    result = {"rows": rows, "valid": len(good), "quarantined": len(bad) + quarantined_before, "batches": batches}
+    if rows == 0 or len(good) / rows < min_valid_fraction:
         raise ValueError(f"too few valid rows: {result}")
     return result
 
