@@ -169,6 +169,7 @@ def test_submitters_may_submit_and_watch_sparkapplications_and_nothing_more() ->
         ("sparkoperator.k8s.io", "sparkapplications/status"): {"get", "list", "watch"},
         ("", "pods"): {"get", "list", "watch", "patch"},
         ("", "pods/log"): {"get", "list", "watch"},
+        ("coordination.k8s.io", "leases"): {"get", "create", "update", "delete"},
     }
     # Without submitters there is no submitter Role at all.
     assert ("airyard", f"{FULL}-submit") not in roles(render(CHART))

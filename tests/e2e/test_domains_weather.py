@@ -8,6 +8,7 @@ tables are read back by local Spark in a pod of airyard/domains-spark with the d
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -185,9 +186,17 @@ def test_monitoring_passes_when_fresh_and_alerts_when_gold_is_stale(api: airflow
         )
 
 
-def backfill(api: airflow.Airflow, dag_id: str, start: str, end: str, behavior: str) -> list[dict]:
+def backfill(
+    api: airflow.Airflow, dag_id: str, start: str, end: str, behavior: str, max_active_runs: int = 1
+) -> list[dict]:
     api.wait_for_dag(dag_id)
-    body = {"dag_id": dag_id, "from_date": start, "to_date": end, "reprocess_behavior": behavior, "max_active_runs": 1}
+    body = {
+        "dag_id": dag_id,
+        "from_date": start,
+        "to_date": end,
+        "reprocess_behavior": behavior,
+        "max_active_runs": max_active_runs,
+    }
     created = api.request("POST", "/backfills", json=body)
     # Unpaused, the DAG also gets its latest daily run from the scheduler: left alone, because it
     # must not touch the lake (skip_scheduled_run; the test below checks it).
@@ -203,6 +212,17 @@ def backfill(api: airflow.Airflow, dag_id: str, start: str, end: str, behavior: 
     return [r for r in runs if start[:10] <= r["logical_date"][:10] <= end[:10]]
 
 
+def lake_builds(run_id: str) -> tuple[str, str]:
+    """When the run's (last) lake build was submitted and when it ended, from its SparkApplication."""
+    label = hashlib.sha256(run_id.encode()).hexdigest()[:16]  # airyard.spark.applications.run_label
+    selector = f"airyard.io/run={label}"
+    listing = kube.kubectl("get", "sparkapplications", "-n", airflow.TASKS_NAMESPACE, "-l", selector, "-o", "json")
+    apps = json.loads(listing)["items"]
+    assert apps, f"no SparkApplication of {run_id}"
+    status = max(apps, key=lambda a: a["metadata"]["creationTimestamp"])["status"]
+    return status["lastSubmissionAttemptTime"], status["terminationTime"]
+
+
 def test_backfill_of_two_days_is_idempotent(api: airflow.Airflow) -> None:
     dag_id = "domain_ingestion_backfill"
     # "completed": both days run even when an earlier session left runs of them.
@@ -210,8 +230,11 @@ def test_backfill_of_two_days_is_idempotent(api: airflow.Airflow) -> None:
     assert len(first) == 2
     assert {r["state"] for r in first} == {"success"}
     before = read_lake("backfill1")
-    again = backfill(api, dag_id, "2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z", "completed")
+    # Both days at once this time: their lake builds must still run one after the other.
+    again = backfill(api, dag_id, "2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z", "completed", max_active_runs=2)
     assert {r["state"] for r in again} == {"success"}
+    builds = sorted(lake_builds(r["dag_run_id"]) for r in again)
+    assert builds[0][1] <= builds[1][0], f"two lake builds overlapped: {builds}"
     after = read_lake("backfill2")
     assert after == before
     # The scheduler's own run of the unpaused DAG ran alongside and ingested nothing.

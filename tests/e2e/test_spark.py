@@ -252,6 +252,7 @@ def test_submitter_may_manage_sparkapplications_and_nothing_else(operator: str) 
     assert can("watch", "sparkapplications.sparkoperator.k8s.io")
     assert can("delete", "sparkapplications.sparkoperator.k8s.io")
     assert can("get", "pods/log")
+    assert can("update", "leases.coordination.k8s.io")  # one builder per job
     assert not can("create", "pods")
     assert not can("get", "secrets")
     assert not can("update", "sparkapplications/status")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airyard import cluster, services
+from airyard.spark.applications import FINISHED, JOB_LABEL, RUN_LABEL, run_label, state_of
 
 BUCKET = "domains"
 LAKE = f"s3a://{BUCKET}/lake"
@@ -22,10 +23,8 @@ LAYERS = {"bronze": "lake/bronze", "silver": "lake/silver", "gold": "lake/gold/b
 STATS_TABLE = "lake/gold/stats"
 MAX_AGE_MINUTES = {"bronze": 30, "silver": 60, "gold": 120}
 SPARK_JOB = "domains-lake"
-JOB_LABEL = "airyard.io/spark-job"
 #: What the lake job's driver and executors use (jobs/domains_lake.py reads the connections).
 SERVICES = ("kafka:domains", "objectstore:domains")
-SPARK_API = ("sparkoperator.k8s.io", "v1beta2", "sparkapplications")
 
 
 def split_s3(path: str) -> tuple[str, str]:
@@ -96,6 +95,7 @@ def application_name(run_id: str, try_number: int) -> str:
 def spark_application(
     name: str,
     *,
+    run_id: str,
     topic: str,
     active_days: int,
     layers: str = "bronze,silver,gold",
@@ -119,7 +119,11 @@ def spark_application(
     return {
         "apiVersion": "sparkoperator.k8s.io/v1beta2",
         "kind": "SparkApplication",
-        "metadata": {"name": name, "namespace": namespace, "labels": {JOB_LABEL: SPARK_JOB}},
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {JOB_LABEL: SPARK_JOB, RUN_LABEL: run_label(run_id)},
+        },
         "spec": {
             "type": "Python",
             "mode": "cluster",
@@ -157,10 +161,6 @@ def spark_application(
     }
 
 
-def app_state(app: dict[str, Any]) -> str:
-    return str(app.get("status", {}).get("applicationState", {}).get("state", "") or "SUBMITTED")
-
-
 def assess_applications(apps: list[dict[str, Any]], now: datetime, max_age_minutes: float) -> dict[str, Any]:
     """Health of a job from its SparkApplications: the newest finished one succeeded, recently enough.
 
@@ -173,20 +173,20 @@ def assess_applications(apps: list[dict[str, Any]], now: datetime, max_age_minut
     ordered = sorted(apps, key=created, reverse=True)
     counts: dict[str, int] = {}
     for app in ordered:
-        counts[app_state(app)] = counts.get(app_state(app), 0) + 1
-    finished = [a for a in ordered if app_state(a) in {"COMPLETED", "FAILED", "SUBMISSION_FAILED", "FAILING"}]
+        counts[state_of(app)] = counts.get(state_of(app), 0) + 1
+    finished = [a for a in ordered if state_of(a) in FINISHED | {"FAILING"}]
     running = [a["metadata"]["name"] for a in ordered if a not in finished]
     summary: dict[str, Any] = {"counts": counts, "running": running, "latest": None}
     if not finished:
         return {**summary, "healthy": False, "reason": "no finished application"}
     latest = finished[0]
     age = (now - created(latest)).total_seconds() / 60
-    summary["latest"] = {"name": latest["metadata"]["name"], "state": app_state(latest), "age_minutes": round(age, 1)}
-    if app_state(latest) != "COMPLETED":
+    summary["latest"] = {"name": latest["metadata"]["name"], "state": state_of(latest), "age_minutes": round(age, 1)}
+    if state_of(latest) != "COMPLETED":
         return {
             **summary,
             "healthy": False,
-            "reason": f"latest application {latest['metadata']['name']} is {app_state(latest)}",
+            "reason": f"latest application {latest['metadata']['name']} is {state_of(latest)}",
         }
     if age > max_age_minutes:
         return {**summary, "healthy": False, "reason": f"latest success is {age:.0f} min old (> {max_age_minutes})"}

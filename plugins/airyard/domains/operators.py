@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airyard import cluster, envconn, services
 from airyard.domains import ingest, lake
 from airyard.domains import sources as feeds
+from airyard.spark import applications
 
 EXECUTION_MODES = ("subprocess", "pod")
 PLUGINS_DIR = str(Path(__file__).resolve().parents[2])
@@ -218,14 +218,14 @@ class DataFreshnessCheckOperator(BaseOperator):
         return result
 
 
-def _kube_clients() -> tuple[Any, Any]:
+def _kube_clients() -> tuple[Any, Any, Any]:
     from kubernetes import client, config
 
     try:
         config.load_incluster_config()
     except config.ConfigException:
         config.load_kube_config()
-    return client.CustomObjectsApi(), client.CoreV1Api()
+    return client.CustomObjectsApi(), client.CoreV1Api(), client.CoordinationV1Api()
 
 
 class SparkJobCheckOperator(BaseOperator):
@@ -249,11 +249,11 @@ class SparkJobCheckOperator(BaseOperator):
         self.max_age_minutes = max_age_minutes
 
     def execute(self, context: Any) -> dict[str, Any]:
-        custom, _ = _kube_clients()
+        custom, _, _ = _kube_clients()
         self.namespace = self.namespace or cluster.namespace()
-        group, version, plural = lake.SPARK_API
+        group, version, plural = applications.SPARK_API
         apps = custom.list_namespaced_custom_object(
-            group, version, self.namespace, plural, label_selector=f"{lake.JOB_LABEL}={self.job_name}"
+            group, version, self.namespace, plural, label_selector=f"{applications.JOB_LABEL}={self.job_name}"
         )["items"]
         result = lake.assess_applications(apps, datetime.now(tz=UTC), self.max_age_minutes)
         self.log.info("Spark job %s: %s", self.job_name, result)
@@ -263,7 +263,11 @@ class SparkJobCheckOperator(BaseOperator):
 
 
 class DomainsLakeOperator(BaseOperator):
-    """Run the bronze → silver → gold SparkApplication and wait for it; its driver log becomes the task log."""
+    """Run the bronze → silver → gold SparkApplication and wait for it; its driver log becomes the task log.
+
+    One build of the lake at a time, whichever DAG asks (airyard.spark.applications): a retry adopts
+    its run's build still running, and a timeout or a kill deletes the build it started.
+    """
 
     def __init__(
         self,
@@ -280,28 +284,45 @@ class DomainsLakeOperator(BaseOperator):
         self.topic = topic
         self.active_days = active_days
         self.timeout = timeout
+        self._apps: applications.Applications | None = None
+        self._application = ""
 
     def execute(self, context: Any) -> dict[str, Any]:
-        custom, core = _kube_clients()
+        custom, core, leases = _kube_clients()
         self.namespace = self.namespace or cluster.namespace()
-        group, version, plural = lake.SPARK_API
-        ti = context["ti"]
-        name = lake.application_name(str(context["run_id"]), int(ti.try_number))
-        body = lake.spark_application(
-            name,
-            topic=self.topic,
-            active_days=self.active_days,
-            namespace=self.namespace,
-        )
-        custom.create_namespaced_custom_object(group, version, self.namespace, plural, body)
-        self.log.info("submitted SparkApplication %s/%s", self.namespace, name)
-        deadline, state = time.monotonic() + self.timeout, ""
-        while time.monotonic() < deadline:
-            app = custom.get_namespaced_custom_object(group, version, self.namespace, plural, name)
-            state = lake.app_state(app)
-            if state in {"COMPLETED", "FAILED", "SUBMISSION_FAILED"}:
-                break
-            time.sleep(5)
+        apps = self._apps = applications.Applications(custom, leases, self.namespace, lake.SPARK_JOB)
+        run_id = str(context["run_id"])
+        deadline = apps.clock() + self.timeout
+        adopted = apps.running_of_run(run_id)
+        name = self._application = adopted or lake.application_name(run_id, int(context["ti"].try_number))
+        apps.acquire(name, deadline)
+        try:
+            if adopted:
+                self.log.info("adopting SparkApplication %s/%s of an earlier try", self.namespace, name)
+            else:
+                body = lake.spark_application(
+                    name, run_id=run_id, topic=self.topic, active_days=self.active_days, namespace=self.namespace
+                )
+                apps.submit(body)
+                self.log.info("submitted SparkApplication %s/%s", self.namespace, name)
+            try:
+                state = apps.wait(name, deadline)
+            except BaseException:  # our deadline, Airflow's execution_timeout, a kill: no orphan
+                apps.delete(name)
+                raise
+            self._driver_log(core, name)
+        finally:
+            apps.release(name)
+        if state != "COMPLETED":
+            raise AirflowException(f"SparkApplication {name} ended {state}")
+        return {"application": name, "state": state, "adopted": bool(adopted)}
+
+    def on_kill(self) -> None:
+        if self._apps and self._application:
+            self._apps.delete(self._application)
+            self._apps.release(self._application)
+
+    def _driver_log(self, core: Any, name: str) -> None:
         try:
             driver_log = core.read_namespaced_pod_log(f"{name}-driver", self.namespace, tail_lines=400)
             for line in driver_log.splitlines():
@@ -309,9 +330,6 @@ class DomainsLakeOperator(BaseOperator):
                     self.log.info("driver: %s", line)
         except Exception as exc:  # noqa: BLE001 - the log is a courtesy; the state decides
             self.log.warning("driver log unavailable: %s", exc)
-        if state != "COMPLETED":
-            raise AirflowException(f"SparkApplication {name} ended {state or 'not at all'} (timeout {self.timeout} s)")
-        return {"application": name, "state": state}
 
 
 class AlertOperator(BaseOperator):

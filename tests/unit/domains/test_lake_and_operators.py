@@ -9,6 +9,7 @@ import pytest
 from airyard import cluster, envconn
 from airyard.domains import lake, operators
 from airyard.domains.operators import IngestionOperator
+from airyard.spark.applications import JOB_LABEL, RUN_LABEL, run_label
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -34,14 +35,16 @@ def test_latest_finished_application_decides() -> None:
 
 def test_spark_application_is_small_restricted_and_labelled(monkeypatch) -> None:
     monkeypatch.setenv("AIRYARD_RELEASE", "airyard")
-    spec = lake.spark_application("domains-lake-x", topic="t", active_days=7)["spec"]
+    body = lake.spark_application("domains-lake-x", run_id="r1", topic="t", active_days=7)
+    assert body["metadata"]["labels"] == {JOB_LABEL: lake.SPARK_JOB, RUN_LABEL: run_label("r1")}
+    spec = body["spec"]
     assert spec["image"] == "airyard/domains-spark:0.1.0"
     for role in ("driver", "executor"):
         pod = spec[role]
         assert pod["cores"] == 1
         assert pod["coreRequest"] == "100m"
         assert pod["labels"]["airyard-kafka-client"] == "true"
-        assert pod["labels"][lake.JOB_LABEL] == lake.SPARK_JOB
+        assert pod["labels"][JOB_LABEL] == lake.SPARK_JOB
         assert pod["labels"]["airyard-objectstore-client"] == "true"
         # The pipeline's own identities, not the admin's: one connection per declared service.
         refs = {e["secretRef"]["name"] for e in pod["envFrom"]}

@@ -1,0 +1,244 @@
+"""One builder per Spark job: the Lease protocol and DomainsLakeOperator against an in-memory API
+server that answers as Kubernetes does (404 for missing objects, 409 for existing names and stale
+resourceVersions). The same protocol runs on the cluster in tests/e2e/test_domains_weather.py."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from airyard.domains import lake, operators
+from airyard.spark import applications
+from airyard.spark.applications import Applications, BuildTimeout
+from kubernetes.client.rest import ApiException
+
+NS = "airyard-tasks"
+
+
+class FakeApi:
+    """SparkApplications and Leases of one namespace; `tick` runs before every sleep."""
+
+    def __init__(self) -> None:
+        self.apps: dict[str, dict[str, Any]] = {}
+        self.leases: dict[str, Any] = {}
+        self.version = 0
+        self.deleted: list[str] = []
+        self.before_replace: Callable[[], None] | None = None
+
+    # CustomObjectsApi
+    def create_namespaced_custom_object(self, group, version, ns, plural, body):
+        name = body["metadata"]["name"]
+        if name in self.apps:
+            raise ApiException(status=409)
+        self.apps[name] = copy.deepcopy(body)
+
+    def get_namespaced_custom_object(self, group, version, ns, plural, name):
+        if name not in self.apps:
+            raise ApiException(status=404)
+        return copy.deepcopy(self.apps[name])
+
+    def list_namespaced_custom_object(self, group, version, ns, plural, label_selector=""):
+        wanted = dict(term.split("=") for term in label_selector.split(","))
+        items = [a for a in self.apps.values() if wanted.items() <= a["metadata"].get("labels", {}).items()]
+        return {"items": copy.deepcopy(items)}
+
+    def delete_namespaced_custom_object(self, group, version, ns, plural, name):
+        if self.apps.pop(name, None) is None:
+            raise ApiException(status=404)
+        self.deleted.append(name)
+
+    # CoordinationV1Api
+    def read_namespaced_lease(self, name, ns):
+        if name not in self.leases:
+            raise ApiException(status=404)
+        return copy.deepcopy(self.leases[name])
+
+    def create_namespaced_lease(self, ns, body):
+        if body.metadata.name in self.leases:
+            raise ApiException(status=409)
+        self._store(body)
+
+    def replace_namespaced_lease(self, name, ns, body):
+        if self.before_replace:
+            hook, self.before_replace = self.before_replace, None
+            hook()
+        if name not in self.leases or self.leases[name].metadata.resource_version != body.metadata.resource_version:
+            raise ApiException(status=409)
+        self._store(body)
+
+    def delete_namespaced_lease(self, name, ns, body=None):
+        if name not in self.leases:
+            raise ApiException(status=404)
+        if body and body.preconditions.resource_version != self.leases[name].metadata.resource_version:
+            raise ApiException(status=409)
+        del self.leases[name]
+
+    def _store(self, lease: Any) -> None:
+        self.version += 1
+        lease = copy.deepcopy(lease)
+        lease.metadata.resource_version = str(self.version)
+        self.leases[lease.metadata.name] = lease
+
+    # helpers
+    def app(self, name: str, state: str, run_id: str = "other-run") -> None:
+        self.apps[name] = {
+            "metadata": {
+                "name": name,
+                "labels": {
+                    applications.JOB_LABEL: lake.SPARK_JOB,
+                    applications.RUN_LABEL: applications.run_label(run_id),
+                },
+            },
+            "status": {"applicationState": {"state": state}},
+        }
+
+    def set_state(self, name: str, state: str) -> None:
+        self.apps[name]["status"] = {"applicationState": {"state": state}}
+
+    def holder(self) -> str | None:
+        lease = self.leases.get(f"{lake.SPARK_JOB}-builder")
+        return lease.spec.holder_identity if lease else None
+
+
+class Clock:
+    def __init__(self, api: FakeApi, tick: Callable[[int], None] | None = None) -> None:
+        self.t, self.sleeps, self.api, self.tick = 0.0, 0, api, tick
+        self.start = datetime(2026, 12, 6, tzinfo=UTC)
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self.t)
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        self.t += seconds
+        if self.tick:
+            self.tick(self.sleeps)
+
+
+def apps_of(api: FakeApi, clock: Clock) -> Applications:
+    return Applications(api, api, NS, lake.SPARK_JOB, clock=clock.monotonic, sleep=clock.sleep, now=clock.now)
+
+
+def test_a_second_builder_waits_until_the_first_has_finished() -> None:
+    api = FakeApi()
+    clock = Clock(api, tick=lambda n: n == 3 and api.set_state("first", "COMPLETED"))
+    first, second = apps_of(api, clock), apps_of(api, clock)
+    first.acquire("first", deadline=1000)
+    api.app("first", "RUNNING")
+    second.acquire("second", deadline=1000)
+    assert (api.holder(), clock.sleeps) == ("second", 3)
+
+
+def test_two_waiters_cannot_both_take_over_a_finished_builders_lease() -> None:
+    api = FakeApi()
+    clock = Clock(api)
+    apps_of(api, clock).acquire("first", deadline=1000)
+    api.app("first", "COMPLETED")
+
+    def third_takes_over() -> None:  # between the second's read of the Lease and its update
+        apps_of(api, clock).acquire("third", deadline=1000)
+        api.app("third", "RUNNING")
+
+    api.before_replace = third_takes_over
+    clock.tick = lambda n: n == 2 and api.set_state("third", "COMPLETED")
+    apps_of(api, clock).acquire("second", deadline=1000)
+    # The second's update was refused (stale resourceVersion); it waited for the third to finish.
+    assert (api.holder(), clock.sleeps) == ("second", 2)
+
+
+def test_a_lease_whose_holder_has_not_appeared_is_held_for_its_grace_only() -> None:
+    api = FakeApi()
+    clock = Clock(api)
+    apps_of(api, clock).acquire("never-submitted", deadline=1000)
+    with pytest.raises(BuildTimeout, match="never-submitted is still building"):
+        apps_of(api, clock).acquire("second", deadline=applications.GRACE_SECONDS / 2)
+    apps_of(api, clock).acquire("second", deadline=1000)
+    assert api.holder() == "second"
+    assert clock.t > applications.GRACE_SECONDS
+
+
+def test_release_frees_only_its_own_lease() -> None:
+    api = FakeApi()
+    clock = Clock(api)
+    apps = apps_of(api, clock)
+    apps.acquire("first", deadline=10)
+    apps.release("someone-else")
+    assert api.holder() == "first"
+    apps.release("first")
+    assert api.holder() is None
+
+
+# --- DomainsLakeOperator ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def lake_operator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., tuple[operators.DomainsLakeOperator, FakeApi, Clock]]:
+    monkeypatch.setenv("AIRYARD_RELEASE", "airyard")
+    monkeypatch.setenv(
+        "AIRYARD_SERVICES",
+        '{"kafka:domains": {"connection": "kafka_domains", "secret": "airyard-airflow-conn-kafka-domains",'
+        ' "network": "kafka"}, "objectstore:domains": {"connection": "objectstore_domains",'
+        ' "secret": "airyard-airflow-conn-objectstore-domains", "network": "objectstore"}}',
+    )
+
+    def make(tick: Callable[[int], None] | None = None, timeout: float = 600):
+        api = FakeApi()
+        clock = Clock(api, tick)
+        core = SimpleNamespace(read_namespaced_pod_log=lambda *a, **k: "LAKE done")
+        monkeypatch.setattr(operators, "_kube_clients", lambda: (api, core, api))
+        monkeypatch.setattr(
+            applications, "Applications", partial(Applications, clock=clock.monotonic, sleep=clock.sleep, now=clock.now)
+        )
+        op = operators.DomainsLakeOperator(task_id="build_lake", namespace=NS, timeout=timeout)
+        return op, api, clock
+
+    return make
+
+
+def context(run_id: str, try_number: int) -> dict[str, Any]:
+    return {"run_id": run_id, "ti": SimpleNamespace(try_number=try_number)}
+
+
+def test_a_retry_adopts_the_build_its_run_left_running(lake_operator) -> None:
+    op, api, clock = lake_operator()
+    earlier = lake.application_name("run-1", 1)
+    api.app(earlier, "RUNNING", run_id="run-1")
+    clock.tick = lambda n: n == 2 and api.set_state(earlier, "COMPLETED")
+    result = op.execute(context("run-1", 2))
+    assert result == {"application": earlier, "state": "COMPLETED", "adopted": True}
+    assert list(api.apps) == [earlier]  # nothing else submitted
+    assert api.holder() is None
+
+
+def test_a_build_that_times_out_is_deleted_and_its_lease_freed(lake_operator) -> None:
+    op, api, clock = lake_operator(timeout=60)
+    clock.tick = lambda n: None  # the submitted application never leaves SUBMITTED
+    with pytest.raises(BuildTimeout, match="still SUBMITTED"):
+        op.execute(context("run-2", 1))
+    name = lake.application_name("run-2", 1)
+    assert (api.deleted, api.apps, api.holder()) == ([name], {}, None)
+
+
+def test_a_killed_build_is_deleted(lake_operator) -> None:
+    op, api, clock = lake_operator()
+
+    def killed(n: int) -> None:
+        op.on_kill()  # as Airflow does on SIGTERM; its exception then unwinds execute
+        raise KeyboardInterrupt
+
+    clock.tick = killed
+    with pytest.raises(KeyboardInterrupt):
+        op.execute(context("run-3", 1))
+    assert api.deleted == [lake.application_name("run-3", 1)]
+    assert api.apps == {}
+    assert api.holder() is None
