@@ -194,6 +194,71 @@ print(json.dumps({
     assert got["people"] == 20 + 7
 
 
+def test_processing_dead_letters_what_does_not_fit_and_rewrites_no_history() -> None:
+    """Rows on Kafka that no extraction would publish (not JSON; no TMDB id), a review of a movie
+    that does not exist, and a movie first seen before Kafka's retention window."""
+    tag = time.strftime("%H%M%S")
+    injected = in_cluster(
+        "movies-e2e-inject-unfit",
+        f"""
+import json, os, datetime, pymongo
+from confluent_kafka import Producer
+tag = {tag!r}
+now = datetime.datetime.now(datetime.UTC).isoformat()
+def envelope(kind, data):
+    return json.dumps({{"kind": kind, "source": "popular", "run_id": "e2e", "extracted_at": now, "data": data}})
+p = Producer(kafka_config())
+p.produce("movies.raw.movies", key=b"movie:e2e", value=("not json " + tag).encode())
+p.produce("movies.raw.movies", key=b"movie:e2e", value=envelope("movie", {{"title": "No Id " + tag}}).encode())
+review = {{"review_id": "e2e-orphan-" + tag, "tmdb_id": 990099, "author": "e2e", "content": "A great film."}}
+p.produce("movies.raw.reviews", key=b"review:e2e", value=envelope("review", review).encode())
+assert p.flush(30) == 0
+db = pymongo.MongoClient(os.environ["MONGO_URI"]).get_default_database()
+db.movies.update_one({{"tmdb_id": 1002}}, {{"$set": {{"first_seen_at": datetime.datetime(2020, 1, 1)}}}})
+print(json.dumps({{"ok": True}}))
+""",
+    )
+    assert injected == {"ok": True}
+    with airflow.connect() as af:
+        run_id, run, _ = run_dag(af, "movie_data_processing", timeout=1800)
+        assert run["state"] == "success", af.task_states("movie_data_processing", run_id)
+    got = in_cluster(
+        "movies-e2e-unfit-check",
+        f"""
+import json, os, pymongo
+from confluent_kafka import Consumer, TopicPartition
+tag = {tag!r}
+c = Consumer({{**kafka_config(), "group.id": "e2e-read", "enable.auto.commit": False}})
+end = c.get_watermark_offsets(TopicPartition("movies.deadletter", 0), timeout=10)[1]
+c.assign([TopicPartition("movies.deadletter", 0, 0)])
+dead = []
+while end:
+    m = c.poll(5)
+    if m is None or m.error():
+        continue
+    v = json.loads(m.value())
+    if tag in json.dumps(v["raw"]):
+        dead.append([v["source"], v["reason"]])
+    if m.offset() + 1 >= end:
+        break
+c.close()
+db = pymongo.MongoClient(os.environ["MONGO_URI"]).get_default_database()
+print(json.dumps({{
+  "dead": sorted(dead),
+  "first_seen_1002": str(db.movies.find_one({{"tmdb_id": 1002}})["first_seen_at"]),
+  "orphan_movie": db.movies.count_documents({{"tmdb_id": 990099}}),
+  "orphan_review": db.reviews.count_documents({{"review_id": "e2e-orphan-" + tag}}),
+}}))
+""",
+    )
+    assert got["dead"] == [
+        ["processing:movies.raw.movies", "does not fit the schema of movies.raw.movies"],
+        ["processing:movies.raw.movies", "tmdb_id is missing"],
+    ]
+    assert got["first_seen_1002"].startswith("2020-01-01")
+    assert (got["orphan_review"], got["orphan_movie"]) == (1, 0)
+
+
 def test_quality_flags_injected_anomaly_and_alerts() -> None:
     inject = in_cluster(
         "movies-e2e-inject",

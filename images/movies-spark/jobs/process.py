@@ -3,15 +3,19 @@
     spark-submit process.py <stage> --run-id RUN
 
 Stages (one SparkApplication each, tasks of movie_data_processing):
-  movies     movies and people: parse, drop invalid rows, de-duplicate by TMDB id (details beat
-             list entries, newer beats older), merge people's credits; commit the processing
+  movies     movies and people: parse, dead-letter invalid rows, de-duplicate by TMDB id (details
+             beat list entries, newer beats older), merge people's credits; commit the processing
              consumer group's offsets (Kafka lag is measured on it).
   sentiment  reviews: de-duplicate by review id, lexicon sentiment (airyard.movies.sentiment),
              per-movie average sentiment.
   analytics  per-genre and per-release-year aggregates.
 
-Every stage reads its topics from the earliest retained offset and upserts by natural key, so a
-re-run converges to the same documents (no duplicates) and late records are picked up.
+Every stage reads its topics from the earliest retained offset up to the end offsets it pinned
+when it started, and upserts by natural key, so a re-run converges to the same documents (no
+duplicates) and late records are picked up. What it commits is exactly the pinned end: records
+that arrive while it runs are the next run's. A row that does not fit (not JSON of the record's
+shape, a key or a required field missing) is counted and goes to movies.deadletter with its
+reason, once: in the run that first reads it (its offset is at or after the group's commit).
 
 Writes go to MongoDB with pymongo from each partition (foreachPartition, keyed bulk upserts), not
 through the Mongo Spark connector: the platform's MongoDB is FerretDB 1.24, and the connector's
@@ -26,6 +30,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,10 +43,12 @@ from airyard.movies import (
     PROCESSING_GROUP,
     REVIEWS,
     SPARK_GROUP_PREFIX,
+    TOPIC_DEADLETTER,
     TOPIC_MOVIES,
     TOPIC_PEOPLE,
     TOPIC_REVIEWS,
     YEARLY_STATS,
+    records,
 )
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -121,34 +128,117 @@ def kafka_options() -> dict[str, str]:
     return {**{f"kafka.{k}": v for k, v in cfg.items()}, "groupIdPrefix": SPARK_GROUP_PREFIX}
 
 
-def read_topic(spark: SparkSession, topic: str, schema: T.StructType) -> DataFrame:
-    """Every retained message of a topic, parsed; rows whose JSON does not fit are dropped."""
+@dataclass
+class Batch:
+    """One topic's records up to the end offsets pinned when the stage started."""
+
+    topic: str
+    #: Per partition: the processing group's committed offset (rows from there on are new to this
+    #: run) and the pinned end (exclusive), which is what the stage commits.
+    committed: dict[int, int]
+    end: dict[int, int]
+    #: partition, offset, value, source, run_id, extracted_at, data and `problem` (None when valid).
+    rows: DataFrame
+
+    @property
+    def valid(self) -> DataFrame:
+        return self.rows.where(F.col("problem").isNull())
+
+
+def _processing_consumer() -> Any:
+    from confluent_kafka import Consumer
+
+    cfg = conn.kafka_config(conn.get(KAFKA_CONN))
+    return Consumer({**cfg, "group.id": PROCESSING_GROUP, "enable.auto.commit": False})
+
+
+def offsets(topic: str) -> tuple[dict[int, int], dict[int, int]]:
+    """The processing group's committed offsets and the topic's end offsets, per partition."""
+    from confluent_kafka import TopicPartition
+
+    consumer = _processing_consumer()
+    try:
+        partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
+        committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=30)
+        start = {tp.partition: max(tp.offset, 0) for tp in committed}  # no commit yet: -1001
+        end = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in partitions}
+    finally:
+        consumer.close()
+    return start, end
+
+
+def read_topic(spark: SparkSession, topic: str, schema: T.StructType, required: dict[str, str] | None = None) -> Batch:
+    """Every retained message of a topic up to its end now, parsed, each row with its problem.
+
+    `required` maps a field of the record to the reason given when it is missing or blank.
+    """
+    committed, end = offsets(topic)
     raw = (
         spark.read.format("kafka")
         .options(**kafka_options())
         .option("subscribe", topic)
         .option("startingOffsets", "earliest")
-        .option("endingOffsets", "latest")
+        .option("endingOffsets", json.dumps({topic: {str(p): o for p, o in end.items()}}))
         .load()
     )
     parsed = raw.select(
-        "partition", "offset", F.from_json(F.col("value").cast("string"), envelope(schema)).alias("m")
-    ).where(F.col("m.data").isNotNull())
-    return parsed.select(
         "partition",
         "offset",
+        F.col("value").cast("string").alias("value"),
+        F.from_json(F.col("value").cast("string"), envelope(schema)).alias("m"),
+    )
+    problem = F.when(F.col("m").isNull() | F.col("m.data").isNull(), F.lit(f"does not fit the schema of {topic}"))
+    for field, reason in (required or {}).items():
+        value = F.col(f"m.data.{field}")
+        blank = value.isNull() | (F.length(F.trim(value.cast("string"))) == 0)
+        problem = problem.when(blank, F.lit(reason))
+    rows = parsed.select(
+        "partition",
+        "offset",
+        "value",
         F.col("m.source").alias("source"),
         F.col("m.run_id").alias("run_id"),
         F.to_timestamp(F.col("m.extracted_at")).alias("extracted_at"),
         F.col("m.data").alias("data"),
+        problem.alias("problem"),
     )
+    return Batch(topic, committed, end, rows)
+
+
+def dead_letter(batches: Iterable[Batch], run_id: str) -> dict[str, dict[str, int]]:
+    """Send this run's new invalid rows to movies.deadletter, each with its reason.
+
+    Rows before the group's commit were dead-lettered by the run that committed past them.
+    Returns the invalid rows read and those dead-lettered now, per topic.
+    """
+    from airyard.movies.extract import Publisher
+
+    publisher = Publisher(conn.kafka_config(conn.get(KAFKA_CONN)))
+    counts: dict[str, dict[str, int]] = {"invalid": {}, "dead_lettered": {}}
+    for batch in batches:
+        new = F.lit(False)
+        for partition, offset in batch.committed.items():
+            new = new | ((F.col("partition") == partition) & (F.col("offset") >= offset))
+        invalid = batch.rows.where(F.col("problem").isNotNull())
+        counts["invalid"][batch.topic] = counts["dead_lettered"][batch.topic] = 0
+        for row in invalid.select("partition", "offset", "value", "problem", new.alias("new")).toLocalIterator():
+            counts["invalid"][batch.topic] += 1
+            if not row["new"]:
+                continue
+            try:
+                raw: Any = json.loads(row["value"])
+            except (TypeError, ValueError):
+                raw = row["value"]
+            message = records.dead_letter(f"processing:{batch.topic}", row["problem"], raw, run_id)
+            publisher.send(TOPIC_DEADLETTER, f"{batch.topic}:{row['partition']}:{row['offset']}", message)
+            counts["dead_lettered"][batch.topic] += 1
+    publisher.flush()
+    return counts
 
 
 def clean_movies(df: DataFrame) -> DataFrame:
     """One row per TMDB id: details beat list entries, newer beats older; first/last seen kept."""
-    movies = df.select("source", "extracted_at", "data.*").where(
-        F.col("tmdb_id").isNotNull() & (F.length(F.trim(F.col("title"))) > 0)
-    )
+    movies = df.select("source", "extracted_at", "data.*")
     rank = Window.partitionBy("tmdb_id").orderBy(
         F.when(F.col("source") == "details", 0).otherwise(1), F.col("extracted_at").desc()
     )
@@ -170,9 +260,7 @@ def clean_movies(df: DataFrame) -> DataFrame:
 
 
 def clean_people(df: DataFrame) -> DataFrame:
-    people = df.select("extracted_at", "data.*").where(
-        F.col("person_id").isNotNull() & (F.length(F.trim(F.col("name"))) > 0)
-    )
+    people = df.select("extracted_at", "data.*")
     latest = Window.partitionBy("person_id").orderBy(F.col("extracted_at").desc())
     credits = (
         people.select("person_id", F.explode_outer("credits").alias("c"))
@@ -202,8 +290,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def write_mongo(df: DataFrame, collection: str, key: list[str], run_id: str) -> int:
-    """Keyed bulk upserts from every partition; returns the number of documents written."""
+def write_mongo(df: DataFrame, collection: str, key: list[str], run_id: str, **upsert: Any) -> int:
+    """Keyed bulk upserts from every partition (`upsert`: store.upsert's options); returns the
+    number of rows written."""
     stamp = datetime.now(UTC)
 
     def write_partition(rows: Iterable[Any]) -> None:
@@ -212,23 +301,19 @@ def write_mongo(df: DataFrame, collection: str, key: list[str], run_id: str) -> 
         client, database = store.client_from_env()
         with client:
             docs = ({**_plain(r), "processed_at": stamp, "processing_run_id": run_id} for r in rows)
-            store.upsert(client[database][collection], docs, key)
+            store.upsert(client[database][collection], docs, key, **upsert)
 
     df.foreachPartition(write_partition)
     return df.count()
 
 
-def commit_offsets(frames: dict[str, DataFrame]) -> dict[str, int]:
-    """Mark what processing has read: the group's offset = last offset read + 1 per partition."""
-    from confluent_kafka import Consumer, TopicPartition
+def commit_offsets(batches: Iterable[Batch]) -> dict[str, int]:
+    """Commit the pinned end of each batch: exactly the records this stage has written."""
+    from confluent_kafka import TopicPartition
 
-    offsets = []
-    for topic, df in frames.items():
-        for row in df.groupBy("partition").agg(F.max("offset").alias("o")).collect():
-            offsets.append(TopicPartition(topic, int(row["partition"]), int(row["o"]) + 1))
+    offsets = [TopicPartition(b.topic, p, o) for b in batches for p, o in b.end.items()]
     if offsets:
-        cfg = conn.kafka_config(conn.get(KAFKA_CONN))
-        consumer = Consumer({**cfg, "group.id": PROCESSING_GROUP, "enable.auto.commit": False})
+        consumer = _processing_consumer()
         try:
             consumer.commit(offsets=offsets, asynchronous=False)
         finally:
@@ -236,11 +321,20 @@ def commit_offsets(frames: dict[str, DataFrame]) -> dict[str, int]:
     return {f"{tp.topic}:{tp.partition}": tp.offset for tp in offsets}
 
 
+MOVIE_REQUIRED = {"tmdb_id": "tmdb_id is missing", "title": "title is missing or empty"}
+PERSON_REQUIRED = {"person_id": "person_id is missing", "name": "name is missing or empty"}
+REVIEW_REQUIRED = {
+    "review_id": "review_id is missing",
+    "tmdb_id": "tmdb_id is missing",
+    "content": "content is missing or empty",
+}
+
+
 def stage_movies(spark: SparkSession, run_id: str) -> dict[str, Any]:
-    raw_movies = read_topic(spark, TOPIC_MOVIES, MOVIE)
-    raw_people = read_topic(spark, TOPIC_PEOPLE, PERSON)
+    raw_movies = read_topic(spark, TOPIC_MOVIES, MOVIE, MOVIE_REQUIRED)
+    raw_people = read_topic(spark, TOPIC_PEOPLE, PERSON, PERSON_REQUIRED)
     movies = (
-        clean_movies(raw_movies)
+        clean_movies(raw_movies.valid)
         .withColumn(
             "genres",
             F.coalesce(
@@ -253,12 +347,14 @@ def stage_movies(spark: SparkSession, run_id: str) -> dict[str, Any]:
         )
         .cache()
     )
-    people = clean_people(raw_people).cache()
-    result = {
-        "movies": write_mongo(movies, MOVIES, ["tmdb_id"], run_id),
+    people = clean_people(raw_people.valid).cache()
+    result: dict[str, Any] = {
+        # A movie's first sighting stays what it was when Kafka has since dropped that record.
+        "movies": write_mongo(movies, MOVIES, ["tmdb_id"], run_id, earliest=["first_seen_at"]),
         "people": write_mongo(people, PEOPLE, ["person_id"], run_id),
+        **dead_letter([raw_movies, raw_people], run_id),
     }
-    result["committed"] = commit_offsets({TOPIC_MOVIES: raw_movies, TOPIC_PEOPLE: raw_people})
+    result["committed"] = commit_offsets([raw_movies, raw_people])
     return result
 
 
@@ -267,11 +363,10 @@ def stage_sentiment(spark: SparkSession, run_id: str) -> dict[str, Any]:
 
     score = F.udf(sentiment.score, T.DoubleType())
     label = F.udf(sentiment.label, T.StringType())
-    raw = read_topic(spark, TOPIC_REVIEWS, REVIEW)
+    raw = read_topic(spark, TOPIC_REVIEWS, REVIEW, REVIEW_REQUIRED)
     latest = Window.partitionBy("review_id").orderBy(F.col("extracted_at").desc())
     reviews = (
-        raw.select("extracted_at", "data.*")
-        .where(F.col("review_id").isNotNull() & F.col("tmdb_id").isNotNull() & (F.length("content") > 0))
+        raw.valid.select("extracted_at", "data.*")
         .withColumn("_r", F.row_number().over(latest))
         .where("_r = 1")
         .drop("_r")
@@ -286,17 +381,19 @@ def stage_sentiment(spark: SparkSession, run_id: str) -> dict[str, Any]:
         F.sum(F.when(F.col("sentiment_label") == "positive", 1).otherwise(0)).alias("positive_reviews"),
         F.sum(F.when(F.col("sentiment_label") == "negative", 1).otherwise(0)).alias("negative_reviews"),
     )
-    result = {
+    result: dict[str, Any] = {
         "reviews": write_mongo(reviews, REVIEWS, ["review_id"], run_id),
-        # Upserting only these fields into movies: the rest of each movie document is kept.
-        "movies_with_sentiment": write_mongo(per_movie, MOVIES, ["tmdb_id"], run_id),
+        # Only these fields, into movies that exist: the rest of each movie document is kept, and a
+        # review of a movie not (yet) processed makes no stub movie.
+        "movies_with_sentiment": write_mongo(per_movie, MOVIES, ["tmdb_id"], run_id, create=False),
+        **dead_letter([raw], run_id),
     }
-    result["committed"] = commit_offsets({TOPIC_REVIEWS: raw})
+    result["committed"] = commit_offsets([raw])
     return result
 
 
 def stage_analytics(spark: SparkSession, run_id: str) -> dict[str, Any]:
-    movies = clean_movies(read_topic(spark, TOPIC_MOVIES, MOVIE)).cache()
+    movies = clean_movies(read_topic(spark, TOPIC_MOVIES, MOVIE, MOVIE_REQUIRED).valid).cache()
     computed = F.lit(datetime.now(UTC).replace(tzinfo=None)).cast("timestamp")
     genres = (
         movies.select(F.explode("genre_ids").alias("genre_id"), "vote_average", "popularity", "vote_count")

@@ -40,8 +40,21 @@ RETENTION = {
 }
 
 
-def upsert(collection: Any, docs: Iterable[dict[str, Any]], key: Sequence[str], batch: int = 500) -> dict[str, int]:
-    """Upsert documents by their key fields in bulk; returns inserted/updated counts."""
+def upsert(
+    collection: Any,
+    docs: Iterable[dict[str, Any]],
+    key: Sequence[str],
+    batch: int = 500,
+    *,
+    earliest: Sequence[str] = (),
+    create: bool = True,
+) -> dict[str, int]:
+    """Upsert documents by their key fields in bulk; returns inserted/updated counts.
+
+    Fields in `earliest` only ever move earlier ($min): a movie's first_seen_at survives the raw
+    records that Kafka's retention has removed since. With `create=False` a document missing its
+    key's match is not created: reviews add sentiment to movies, they never make stub movies.
+    """
     from pymongo import UpdateOne
 
     inserted = updated = 0
@@ -56,7 +69,10 @@ def upsert(collection: Any, docs: Iterable[dict[str, Any]], key: Sequence[str], 
             ops = []
 
     for doc in docs:
-        ops.append(UpdateOne({k: doc[k] for k in key}, {"$set": doc}, upsert=True))
+        update: dict[str, Any] = {"$set": {k: v for k, v in doc.items() if k not in earliest}}
+        if first := {k: doc[k] for k in earliest if doc.get(k) is not None}:
+            update["$min"] = first
+        ops.append(UpdateOne({k: doc[k] for k in key}, update, upsert=create))
         if len(ops) >= batch:
             flush()
     flush()

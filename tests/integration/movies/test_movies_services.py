@@ -224,6 +224,24 @@ def test_store_upserts_are_idempotent_and_cleanup_honours_retention(env: dict[st
         assert client[name].movies.count_documents({}) == 1
 
 
+def test_first_seen_never_moves_later_and_sentiment_never_creates_movies(db: Any) -> None:
+    """Processing recomputes first_seen_at from what Kafka still holds, and the sentiment stage
+    writes per-movie fields: neither may rewrite a movie's history or create a stub movie."""
+    day = datetime(2026, 1, 10, tzinfo=UTC)
+    first = {"tmdb_id": 501, "title": "Kept", "first_seen_at": day, "last_seen_at": day}
+    store.upsert(db.movies, [first], ["tmdb_id"], earliest=["first_seen_at"])
+    # A later run whose window starts after the first record was retained away.
+    later = {**first, "title": "Kept (retitled)", "first_seen_at": day + timedelta(days=9)}
+    store.upsert(db.movies, [later], ["tmdb_id"], earliest=["first_seen_at"])
+    doc = db.movies.find_one({"tmdb_id": 501})
+    assert (doc["title"], doc["first_seen_at"]) == ("Kept (retitled)", day)
+
+    sentiment = [{"tmdb_id": 501, "avg_sentiment": 0.5}, {"tmdb_id": 502, "avg_sentiment": -0.2}]
+    assert store.upsert(db.movies, sentiment, ["tmdb_id"], create=False) == {"inserted": 0, "updated": 1}
+    assert db.movies.find_one({"tmdb_id": 501})["avg_sentiment"] == 0.5
+    assert db.movies.find_one({"tmdb_id": 502}) is None
+
+
 def test_kafka_health_and_lag(env: dict[str, str], kafka_service: Service) -> None:
     health = KafkaHealthCheckOperator(task_id="h").execute({})
     assert health["brokers"] == 1
