@@ -242,6 +242,20 @@ def test_first_seen_never_moves_later_and_sentiment_never_creates_movies(db: Any
     assert db.movies.find_one({"tmdb_id": 502}) is None
 
 
+def test_a_bulk_upsert_matching_more_documents_than_the_backends_pool_completes(mongo_service: Service) -> None:
+    """FerretDB 1.24 kept each matched document's query open until the command ended, one pooled
+    connection each (100): the 101st waited forever, no answer and no CPU (our image patches it)."""
+    client = pymongo.MongoClient(mongo_service.extra["uri"], socketTimeoutMS=120_000)
+    with client:
+        coll = client["movies"]["e2e_pool"]
+        coll.drop()
+        docs = [{"tmdb_id": i, "title": f"m{i}"} for i in range(150)]
+        assert store.upsert(coll, docs, ["tmdb_id"]) == {"inserted": 150, "updated": 0}
+        again = [{**d, "avg_sentiment": 0.1} for d in docs]
+        assert store.upsert(coll, again, ["tmdb_id"], create=False) == {"inserted": 0, "updated": 150}
+        assert coll.count_documents({"avg_sentiment": 0.1}) == 150
+
+
 def test_kafka_health_and_lag(env: dict[str, str], kafka_service: Service) -> None:
     health = KafkaHealthCheckOperator(task_id="h").execute({})
     assert health["brokers"] == 1
