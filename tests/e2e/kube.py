@@ -6,7 +6,9 @@ import base64
 import json
 import subprocess
 import tempfile
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -176,6 +178,10 @@ def port_forward(target: str, namespace: str, remote_port: int) -> Iterator[int]
         line = proc.stdout.readline()  # "Forwarding from 127.0.0.1:NNNNN -> 8080"
         if "Forwarding from" not in line:
             raise RuntimeError(f"port-forward failed: {line}{proc.stderr.read() if proc.stderr else ''}")
+        # kubectl prints a line per connection: unread, the pipe fills up after a few thousand and
+        # kubectl, blocked on writing, stops forwarding (a module's API client then times out).
+        for stream in (proc.stdout, proc.stderr):
+            threading.Thread(target=deque, args=(stream, 0), daemon=True).start()
         yield int(line.split(":")[1].split()[0])
     finally:
         proc.terminate()
