@@ -270,7 +270,18 @@ def kafka_config() -> dict:
 """
 
 _SCRIPT_RUNNER = """
-import contextlib, io, sys
+import contextlib, io, os, socket, sys, time
+# The services this pod's labels admit it to refuse it until the enforcer has programmed its
+# address, a second or two after it started: wait for them as any client retries (at most 30 s).
+for target in filter(None, os.environ.get("E2E_ADMITTED", "").split(",")):
+    host, port = target.rsplit(":", 1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, int(port)), timeout=3).close()
+            break
+        except OSError:
+            time.sleep(0.2)
 script = sys.argv.pop(1)  # the script sees the argv of `python3 -c script`
 out = io.StringIO()
 try:
@@ -281,6 +292,22 @@ finally:
     with open("/dev/termination-log", "w") as log:
         log.write(out.getvalue())
 """
+
+
+def admitted_services(namespace: str, labels: dict[str, str]) -> list[str]:
+    """host:port of each service a pod in `namespace` is a declared client of: label
+    `<service>-client`, the service in the pod's namespace or, from a tasks namespace, its platform's."""
+    found = []
+    for label in labels:
+        service = label.removesuffix("-client")
+        if service == label or service.endswith(("-external", "-kube-api")):
+            continue
+        for ns in dict.fromkeys((namespace, namespace.removesuffix("-tasks"))):
+            out = kubectl("get", "service", service, "-n", ns, "-o", "jsonpath={.spec.ports[0].port}", check=False)
+            if out.strip().isdigit():
+                found.append(f"{service}.{ns}.svc:{out.strip()}")
+                break
+    return found
 
 
 def run_script(
@@ -296,7 +323,8 @@ def run_script(
     """Run a Python script in a pod of our image to completion; returns its output, raises on failure."""
     command = ["python3", "-c", _SCRIPT_RUNNER, script]
     manifest = pod(name, command, image_name=image_name, labels={"app": name, **(labels or {})})
-    manifest["spec"]["containers"][0]["env"] = env or []
+    admitted = {"name": "E2E_ADMITTED", "value": ",".join(admitted_services(namespace, labels or {}))}
+    manifest["spec"]["containers"][0]["env"] = [*(env or []), admitted]
     apply(manifest, namespace=namespace)
     phase = wait_pod_phase(name, namespace, {"Succeeded", "Failed"}, timeout)
     out = logs(name, namespace) or termination_message(name, namespace)
