@@ -43,8 +43,10 @@ def test_defaults_serve_the_pipelines_champions_from_this_releases_mlflow() -> N
         "MLFLOW_TRACKING_PASSWORD": ("test-mlflow-connection", "password", True),
     }
     pod = search("spec.template", find(docs, "Deployment"))
-    # Models are downloaded through MLflow, whose NetworkPolicy admits its labelled clients only.
+    # MLflow and the object store (MLflow answers artifacts with presigned URLs of the store) admit
+    # their labelled clients only.
     assert pod["metadata"]["labels"]["test-mlflow-client"] == "true"
+    assert pod["metadata"]["labels"]["test-objectstore-client"] == "true"
     assert pod["spec"]["automountServiceAccountToken"] is False
     (c,) = pod["spec"]["containers"]
     assert c["image"] == "airyard/model-serving:0.1.0"
