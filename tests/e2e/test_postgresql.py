@@ -149,12 +149,32 @@ def test_databases_are_served_isolated_and_kept(namespace: str) -> None:
     assert claims == [f"data-{FULLNAME}-0"]
 
 
+PROBE = """
+import socket, time
+deadline = time.monotonic() + 8
+while True:
+    try:
+        socket.create_connection((HOST, 5432), timeout=4).close()
+        print("connected")
+        break
+    except OSError as exc:
+        if time.monotonic() > deadline:
+            print(f"{type(exc).__name__}: {exc}")
+            break
+        time.sleep(0.5)
+"""
+
+
 def test_network_policy_admits_only_declared_clients(namespace: str) -> None:
-    """Our kind CNI (static ptp) does not enforce NetworkPolicy, so an unlabelled pod is not refused
-    here: this asserts the policy object the API server holds, which an enforcing CNI applies."""
+    """Installed on its own, PostgreSQL admits its labelled clients, on its port only, and refuses
+    any other pod (the kind cluster enforces NetworkPolicies)."""
     kube.helm_install("postgresql", RELEASE, namespace, {"persistence": {"enabled": False}})
+    script = f"HOST = {f'{FULLNAME}.{namespace}.svc'!r}\n{PROBE}"
+    assert kube.run_script(namespace, "pg-client", script, labels=CLIENT_LABEL).strip() == "connected"
+    stranger = kube.run_script(namespace, "pg-stranger", script).strip()
+    assert "Connection refused" in stranger or "timed out" in stranger, stranger
     policy = kube.get("networkpolicy", FULLNAME, namespace)
-    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
     assert policy["spec"]["podSelector"]["matchLabels"] == {
         "app.kubernetes.io/name": "postgresql",
         "app.kubernetes.io/instance": RELEASE,
