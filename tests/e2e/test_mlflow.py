@@ -17,7 +17,9 @@ from tests.e2e import kube
 
 RELEASE = "ml"
 FULLNAME = f"{RELEASE}-mlflow"
-CLIENT_LABEL = {f"{FULLNAME}-client": "true"}
+# An MLflow client: MLflow answers artifacts with presigned URLs of the object store, which the
+# client then uses itself, so it is the store's client too (as the platform's model-serving is).
+CLIENT_LABEL = {f"{FULLNAME}-client": "true", f"{RELEASE}-objectstore-client": "true"}
 MODEL = "e2e-model"
 POSTGRESQL = {"databases": [{"name": "mlflow", "user": "mlflow"}], "persistence": {"size": "1Gi"}}
 OBJECTSTORE = {"buckets": ["mlflow"], "users": [{"name": "mlflow", "bucket": "mlflow"}], "persistence": {"size": "1Gi"}}
