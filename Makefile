@@ -56,7 +56,7 @@ dev: ## skaffold dev on kind: rebuild images on change; dags/ and plugins/ live 
 	@hack/dev.sh
 
 ##@ Tests
-.PHONY: test lint unit chart integration e2e bench
+.PHONY: test lint unit chart integration e2e soak bench
 # Images the integration tests run with Docker: the services (tests/services.py), MLflow and the
 # ML task image (tests/integration/ml).
 INTEGRATION_IMAGES := postgresql redis kafka ferretdb minio mlflow ml-tasks
@@ -77,6 +77,9 @@ integration: venv base-images ## Integration tests (tests/integration): hooks an
 	@$(PYTEST) tests/integration $(PYTEST_ARGS)
 e2e: venv ## make up (every image), then the end-to-end tests (E2E=… a part, SKIP_UP=1 without make up)
 	@E2E="$(E2E)" PYTEST_ARGS="$(PYTEST_ARGS)" SKIP_UP="$(SKIP_UP)" hack/e2e.sh
+
+soak: venv ## The domain pipelines unpaused for ~100 min on the running platform; every alert into reports/soak.md
+	@.venv/bin/pytest -v -s tests/e2e/soak_domains.py
 
 ##@ Benchmarks
 # Parts of make bench (default: all), e.g. make bench BENCH=latency; report prints the last results.

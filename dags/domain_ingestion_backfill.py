@@ -1,10 +1,10 @@
-"""domain_ingestion_backfill: the hourly ingestion's daily twin, for backfills over date ranges.
+"""domain_ingestion_backfill: the 15-minute ingestion's daily twin, for backfills over date ranges.
 
 `airflow backfill create --dag-id domain_ingestion_backfill --from-date … --to-date …` (or the REST
 API's /backfills) runs one ingestion per day with the day as its data interval, then one lake
-build, instead of 24 ingestions and 24 Spark applications. Event ids derive from (source,
+build, instead of 96 ingestions and 96 lake builds. Event ids derive from (source,
 interval, domain) and the lake merges on them, and silver keeps first/last seen from the
-intervals, so re-running a range changes nothing and silver/gold match what hourly runs build.
+intervals, so re-running a range changes nothing and silver/gold match what the regular runs build.
 Backfills are explicit: a backfill needs the DAG unpaused, and the daily runs the scheduler then
 starts by itself end at their first task (skip_scheduled_run) without ingesting anything.
 """

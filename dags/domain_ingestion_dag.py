@@ -1,8 +1,12 @@
-"""domain_ingestion_dag: hourly harmful-domain ingestion into Kafka and the bronze/silver/gold lake.
+"""domain_ingestion_dag: harmful-domain ingestion into Kafka and the bronze/silver/gold lake, every 15 minutes.
 
-check_kafka_health → run_full_ingestion (IngestionOperator: feeds of sources.yaml → Kafka, in a
-pod of the airflow image) → build_lake (SparkApplication: bronze, silver, gold Delta tables) →
-send_success_notification. Shapes in airyard.domains.dags.
+check_kafka_health → ensure_bronze_stream (the long-running SparkApplication that streams Kafka
+into bronze) and run_full_ingestion (IngestionOperator: feeds of sources.yaml → Kafka, in a pod
+of the airflow image) → build_lake (a SparkApplication: silver and gold Delta tables, once bronze
+holds what was produced) → send_success_notification. Shapes in airyard.domains.dags.
+
+Every 15 minutes rather than the seed's hourly: monitoring_dag wants bronze younger than 30
+minutes, which only feeds polled more often than that can keep true.
 """
 
 from __future__ import annotations
@@ -13,4 +17,4 @@ from __future__ import annotations
 import airflow.providers.cncf.kubernetes.pod_generator  # noqa: F401
 from airyard.domains.dags import ingestion_dag
 
-dag = ingestion_dag("domain_ingestion_dag", "0 * * * *", __doc__)
+dag = ingestion_dag("domain_ingestion_dag", "*/15 * * * *", __doc__)

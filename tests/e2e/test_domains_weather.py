@@ -1,10 +1,5 @@
-"""Domain and weather reference pipelines on the cluster, driven through Airflow's REST API.
-
-The fake threat feeds, weather API and alert webhook (tests/fakes, stdlib) run in a toolbox pod
-behind a Service in the release namespace; their URLs and the API key reach Airflow as external
-connections (keys added to, then removed from, airyard-airflow-external-connections). Delta
-tables are read back by local Spark in a pod of airyard/domains-spark with the domains user.
-"""
+"""Domain and weather reference pipelines on the cluster, driven through Airflow's REST API,
+against the fake outside services of tests/e2e/domains.py."""
 
 from __future__ import annotations
 
@@ -17,65 +12,14 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.e2e import airflow, kube
+from tests.e2e.domains import CLIENT, NS, REL, outside_services, read_lake, received_alerts, user_env
 from tests.fakes import threat_feeds
-
-NS, REL = "airyard", "airyard"
-FAKES = "domains-fakes"
-EXTERNAL = f"{REL}-airflow-external-connections"
-WEATHER_KEY = "e2e-weather-key"
-CONNECTIONS = {
-    "AIRFLOW_CONN_THREAT_FEEDS": f"http://{FAKES}.{NS}.svc:8080",
-    "AIRFLOW_CONN_WEATHER_API": json.dumps(
-        {"conn_type": "http", "host": f"http://{FAKES}.{NS}.svc:8081", "password": WEATHER_KEY}
-    ),
-    "AIRFLOW_CONN_DOMAINS_ALERTS": json.dumps(
-        {"conn_type": "http", "host": f"http://{FAKES}.{NS}.svc:8080/hooks/domains"}
-    ),
-}
-CLIENT = {f"{REL}-{s}-client": "true" for s in ("kafka", "objectstore", "mongodb")}
-
-
-def user_env(user: str) -> list[dict]:
-    secret = f"{REL}-objectstore-user-{user}"
-    keys = {
-        "OBJECTSTORE_ENDPOINT": "endpoint",
-        "AWS_ACCESS_KEY_ID": "access-key",
-        "AWS_SECRET_ACCESS_KEY": "secret-key",
-    }
-    return [{"name": n, "valueFrom": {"secretKeyRef": {"name": secret, "key": k}}} for n, k in keys.items()]
 
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[None]:
-    files = {name: (kube.REPO / "tests" / "fakes" / name).read_text() for name in ("threat_feeds.py", "weather_api.py")}
-    pod = kube.pod(
-        FAKES,
-        ["sh", "-c", f"python3 /fakes/threat_feeds.py 8080 & exec python3 /fakes/weather_api.py 8081 {WEATHER_KEY}"],
-        restart="Always",
-        volumes=[{"name": "fakes", "configMap": {"name": FAKES}}],
-        mounts=[{"name": "fakes", "mountPath": "/fakes"}],
-        ports=[8080, 8081],
-        labels={"app": FAKES, **kube.FAKE},
-    )
-    service = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": FAKES},
-        "spec": {
-            "selector": {"app": FAKES},
-            "ports": [{"name": n, "port": p} for n, p in (("feeds", 8080), ("weather", 8081))],
-        },
-    }
-    kube.apply(
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": FAKES}, "data": files},
-        pod,
-        service,
-        namespace=NS,
-    )
-    kube.wait_pod_phase(FAKES, NS, {"Running"})
-    with kube.secret_keys(EXTERNAL, f"{NS}-tasks", CONNECTIONS):
+    with outside_services():
         yield
-    kube.kubectl("delete", "pod,service,configmap", FAKES, "-n", NS, "--wait=false", check=False)
 
 
 @pytest.fixture(scope="module")
@@ -84,47 +28,19 @@ def api(fakes) -> Iterator[airflow.Airflow]:
         yield client
 
 
-LAKE_READER = """
-import json, os
-from pyspark.sql import SparkSession, functions as F
-e = os.environ
-spark = (SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
-    .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
-    .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
-    .config("spark.hadoop.fs.s3a.endpoint", e["OBJECTSTORE_ENDPOINT"])
-    .config("spark.hadoop.fs.s3a.path.style.access", "true")
-    .config("spark.hadoop.fs.s3a.connection.ssl.enabled", "false")
-    .config("spark.hadoop.fs.s3a.aws.credentials.provider",
-            "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider").getOrCreate())
-out = {}
-for name in ("bronze", "silver", "gold/blocklist", "gold/stats"):
-    df = spark.read.format("delta").load("s3a://domains/lake/" + name)
-    if name == "bronze":
-        out[name] = {"rows": df.count(), "events": df.select("event_id").distinct().count(),
-                     "domains": sorted(r[0] for r in df.select("domain").distinct().collect())}
-    else:
-        out[name] = sorted(json.dumps(r.asDict(), default=str, sort_keys=True) for r in df.collect())
-print("LAKE_JSON " + json.dumps(out))
-"""
+STREAM = "domains-bronze"  # airyard.domains.lake.STREAM_JOB
 
 
-def read_lake(tag: str) -> dict:
-    out = kube.run_script(
-        NS,
-        f"e2e-lake-{tag}",
-        LAKE_READER,
-        labels=CLIENT,
-        env=user_env("domains"),
-        image_name="domains-spark",
-        timeout=600,
-    )
-    return json.loads(next(line for line in out.splitlines() if line.startswith("LAKE_JSON "))[len("LAKE_JSON ") :])
+def stream_status() -> dict:
+    return kube.get("sparkapplication", STREAM, airflow.TASKS_NAMESPACE).get("status", {})
 
 
 def test_ingestion_lands_expected_domains_in_bronze_silver_gold(api: airflow.Airflow) -> None:
     run_id, run = api.run_dag("domain_ingestion_dag")
     states = api.task_states("domain_ingestion_dag", run_id)
     assert run["state"] == "success", states
+    # Bronze is written by the long-running stream, which the run started or found running.
+    assert stream_status()["applicationState"]["state"] == "RUNNING"
     lake = read_lake("ingest")
     assert set(lake["bronze"]["domains"]) >= threat_feeds.ALL_EXPECTED
     assert lake["bronze"]["rows"] == lake["bronze"]["events"]  # one row per event id
@@ -134,6 +50,26 @@ def test_ingestion_lands_expected_domains_in_bronze_silver_gold(api: airflow.Air
     assert gold >= threat_feeds.ALL_EXPECTED
     assert silver["login-paypa1.com"]["sources"] == ["phishing_domains", "phishtank_json"]
     assert not any(d in silver for d in ("localhost", "203.0.113.7", "bad_label.com"))
+
+
+def test_bronze_stream_killed_is_restarted_by_the_operator_and_keeps_bronze_current(api: airflow.Airflow) -> None:
+    before = stream_status()
+    assert before["applicationState"]["state"] == "RUNNING"
+    events = read_lake("stream-before")["bronze"]["events"]
+    kube.kubectl("delete", "pod", before["driverInfo"]["podName"], "-n", airflow.TASKS_NAMESPACE, "--wait=false")
+
+    def restarted() -> bool:
+        now = stream_status()
+        resubmitted = now["submissionAttempts"] > before["submissionAttempts"]
+        return resubmitted and now["applicationState"]["state"] == "RUNNING"
+
+    kube.wait_until("the Spark operator restarts the bronze stream", restarted, timeout=600, interval=5)
+    # The next run's records reach bronze through the restarted stream (build_lake waits for them).
+    run_id, run = api.run_dag("domain_ingestion_dag")
+    states = api.task_states("domain_ingestion_dag", run_id)
+    assert run["state"] == "success", states
+    assert f"bronze stream {STREAM}: kept" in api.task_log("domain_ingestion_dag", run_id, "ensure_bronze_stream")
+    assert read_lake("stream-after")["bronze"]["events"] > events
 
 
 GOLD_LOG = "lake/gold/blocklist/_delta_log/"
@@ -174,12 +110,7 @@ def test_monitoring_passes_when_fresh_and_alerts_when_gold_is_stale(api: airflow
         assert states["data_quality.check_gold_freshness"] == "failed"
         assert states["data_quality.check_bronze_freshness"] == "success"
         assert states["alert_on_failure"] == "failed"  # alerted, then failed the run
-        received = kube.run_script(
-            NS,
-            "e2e-read-hooks",
-            f"import urllib.request; print(urllib.request.urlopen('http://{FAKES}.{NS}.svc:8080/hooks/_received').read().decode())",
-        )
-        assert "check_gold_freshness" in received
+        assert any("check_gold_freshness" in hook["body"] for hook in received_alerts())
     finally:
         kube.run_script(
             NS, "e2e-restore-gold", BACKDATE % (GOLD_LOG, three_hours), labels=CLIENT, env=user_env("domains")

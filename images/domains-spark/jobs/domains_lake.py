@@ -1,16 +1,18 @@
 """Bronze, silver and gold Delta tables of harmful domains, from the Kafka topic domains.observed.
 
-bronze  every observation (one row per event id: source, data interval, domain), appended by a
-        Structured Streaming query from Kafka with trigger availableNow and a checkpoint, merged
-        on event_id so a re-produced interval (retry, backfill) adds nothing.
+bronze  every observation (one row per event id: source, data interval, domain), fed continuously
+        by a Structured Streaming query from Kafka (--layers bronze: runs until stopped, a batch
+        every --trigger-seconds when there are new records), merged on event_id so a re-produced
+        interval (retry, backfill) adds nothing. Its one writer is the long-running SparkApplication
+        domains-bronze, which the Spark operator restarts.
 silver  one row per domain: first/last seen (from the data intervals, not wall-clock time, so a
-        backfill builds what the hourly runs built), its sources; a second availableNow stream
-        reads bronze's new rows and merges them in.
+        backfill builds what the regular runs built), its sources; an availableNow stream reads
+        bronze's new rows and merges them in.
 gold    recomputed from silver each run: `blocklist` (domains seen in the last --active-days
         before the newest observation) and `stats` (domains per source and per TLD).
 
-availableNow processes everything new and stops: the job runs as a SparkApplication per
-pipeline run instead of a stream holding a driver and executor on a 2-core machine all day.
+Silver and gold are built by one SparkApplication per pipeline run (--layers silver,gold), one
+at a time: each table has a single writer, which Delta on an object store needs.
 """
 
 from __future__ import annotations
@@ -121,12 +123,13 @@ def bronze(spark: SparkSession, a: argparse.Namespace) -> None:
         log(f"bronze batch {batch_id}: {batch.count()} messages")
 
     q = (
-        events.writeStream.foreachBatch(merge)
+        events.writeStream.queryName("domains-bronze")
+        .foreachBatch(merge)
         .option("checkpointLocation", f"{a.checkpoints}/bronze")
-        .trigger(availableNow=True)
+        .trigger(processingTime=f"{a.trigger_seconds} seconds")
         .start()
     )
-    q.awaitTermination()
+    q.awaitTermination()  # until the application is deleted; a failed query raises and ends the driver
 
 
 def silver(spark: SparkSession, a: argparse.Namespace) -> None:
@@ -197,12 +200,16 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--checkpoints", required=True)
     ap.add_argument("--topic", default="domains.observed")
     ap.add_argument("--active-days", type=int, default=30)
-    ap.add_argument("--layers", default="bronze,silver,gold")
+    ap.add_argument("--layers", default="silver,gold", help="bronze (the stream, alone) or silver and/or gold")
+    ap.add_argument("--trigger-seconds", type=int, default=30)
     a = ap.parse_args(argv)
+    layers = a.layers.split(",")
+    if "bronze" in layers and layers != ["bronze"]:
+        ap.error("bronze is a stream that does not end: run it alone (--layers bronze)")
     spark = session()
     spark.sparkContext.setLogLevel("WARN")
     steps = {"bronze": bronze, "silver": silver, "gold": gold}
-    for layer in a.layers.split(","):
+    for layer in layers:
         steps[layer](spark, a)
         log(f"{layer} done")
     spark.stop()

@@ -1,4 +1,4 @@
-"""The domain pipelines' DAG shapes, shared by the hourly DAG and its daily backfill twin (thin DAG files)."""
+"""The domain pipelines' DAG shapes, shared by the 15-minute DAG and its daily backfill twin (thin DAG files)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from airyard import alerts
 from airyard.domains import ingest, lake
 from airyard.domains.operators import (
     AlertOperator,
+    BronzeStreamOperator,
     DataFreshnessCheckOperator,
     DomainsLakeOperator,
     IngestionOperator,
@@ -36,13 +37,15 @@ def default_args(retry_delay: timedelta = timedelta(minutes=2)) -> dict[str, Any
 def ingestion_dag(
     dag_id: str, schedule: str, doc: str, execution_mode: str = "pod", backfill_only: bool = False
 ) -> DAG:
-    """check_kafka_health → run_full_ingestion → build_lake → send_success_notification.
+    """check_kafka_health → ensure_bronze_stream and run_full_ingestion → build_lake → send_success_notification.
 
-    build_lake runs even when a feed failed (trigger rule all_done): the other sources were
-    produced and belong in the lake; the failed source shows as the failed ingestion task.
+    The bronze stream carries what ingestion produces to bronze continuously; build_lake waits
+    until it has, then builds silver and gold. build_lake runs even when a feed failed (trigger
+    rule all_done): the other sources were produced and belong in the lake; the failed source
+    shows as the failed ingestion task.
     backfill_only: the scheduler's runs stop at a first task, skip_scheduled_run. A backfill needs
     its DAG unpaused, and unpaused the DAG also gets its latest interval from the scheduler, again
-    and again; those runs would ingest the feeds beside the hourly DAG, with other event ids.
+    and again; those runs would ingest the feeds beside the regular DAG, with other event ids.
     """
     with DAG(
         dag_id=dag_id,
@@ -73,7 +76,9 @@ def ingestion_dag(
             result = alerts.notify(f"{dag_id} succeeded", body, severity="info", slack_conn_id=ALERT_CONN_ID)
             return {"body": body, "email": result.email, "slack": result.slack}
 
-        health >> ingestion >> build
+        stream = BronzeStreamOperator(task_id="ensure_bronze_stream")
+
+        health >> [stream, ingestion] >> build
         send_success_notification(ingestion.output, build.output)
         if backfill_only:
             skip_scheduled_run() >> health
@@ -104,7 +109,7 @@ def monitoring_dag(dag_id: str = "monitoring_dag") -> DAG:
     ) as dag:
         with TaskGroup("infrastructure_health") as infra:
             KafkaHealthCheckOperator(task_id="check_kafka", topics=TOPICS)
-            SparkJobCheckOperator(task_id="check_spark", max_age_minutes=lake.MAX_AGE_MINUTES["gold"])
+            SparkJobCheckOperator(task_id="check_spark", job_name=lake.STREAM_JOB)
         with TaskGroup("data_quality") as quality:
             for layer, key in lake.LAYERS.items():
                 DataFreshnessCheckOperator(

@@ -1,5 +1,5 @@
 """The domain lake in the object store: where its Delta tables live, how fresh they are, and the
-SparkApplication that builds them.
+SparkApplications that feed them: the bronze stream, and the builds of silver and gold.
 
 Freshness is read from the Delta log itself (the commitInfo timestamp of the table's latest
 version), so the check needs only S3 reads: no Spark, no Delta library in the Airflow worker.
@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airyard import cluster, services
-from airyard.spark.applications import FINISHED, JOB_LABEL, RUN_LABEL, run_label, state_of
+from airyard.spark.applications import JOB_LABEL, RUN_LABEL, run_label, state_of
 
 BUCKET = "domains"
 LAKE = f"s3a://{BUCKET}/lake"
@@ -22,9 +22,15 @@ CHECKPOINTS = f"s3a://{BUCKET}/checkpoints"
 LAYERS = {"bronze": "lake/bronze", "silver": "lake/silver", "gold": "lake/gold/blocklist"}
 STATS_TABLE = "lake/gold/stats"
 MAX_AGE_MINUTES = {"bronze": 30, "silver": 60, "gold": 120}
+#: The builds of silver and gold, one per pipeline run, one at a time (airyard.spark.applications).
 SPARK_JOB = "domains-lake"
+#: The bronze stream: one long-running SparkApplication of this name in the tasks namespace.
+STREAM_JOB = "domains-bronze"
+#: How often the stream looks for new records in Kafka.
+STREAM_TRIGGER_SECONDS = 30
 #: What the lake job's driver and executors use (jobs/domains_lake.py reads the connections).
 SERVICES = ("kafka:domains", "objectstore:domains")
+STORE_CONN = "objectstore_domains"
 
 
 def split_s3(path: str) -> tuple[str, str]:
@@ -92,20 +98,12 @@ def application_name(run_id: str, try_number: int) -> str:
     return f"{SPARK_JOB}-{hashlib.sha256(f'{run_id}/{try_number}'.encode()).hexdigest()[:10]}"
 
 
-def spark_application(
-    name: str,
-    *,
-    run_id: str,
-    topic: str,
-    active_days: int,
-    layers: str = "bronze,silver,gold",
-    namespace: str = "airyard",
-) -> dict[str, Any]:
-    """The SparkApplication running images/domains-spark's job: bronze, silver and gold in one driver.
+def _application(name: str, job: str, labels: dict[str, str], arguments: list[str], spec: dict[str, Any]) -> dict:
+    """A SparkApplication of images/domains-spark's job, sized for a 2-core machine.
 
-    Sized for a 2-core machine: one driver and one executor of 1 core each that request only a
-    tenth of a core (the job is short and bursty; requests of a full core would keep it from being
-    scheduled next to the platform), 2 shuffle partitions instead of 200 tiny tasks, and no UI.
+    One driver and one executor of 1 core each that request only a tenth of a core (the work is
+    bursty; requests of a full core would keep it from being scheduled next to the platform),
+    2 shuffle partitions instead of 200 tiny tasks, and no UI.
     """
     uses = services.spark_pod(services.resolve(SERVICES))
     pod = {
@@ -113,35 +111,20 @@ def spark_application(
         "coreRequest": "100m",
         "memory": "512m",
         **uses,
-        "labels": {**uses["labels"], JOB_LABEL: SPARK_JOB},
+        "labels": {**uses["labels"], JOB_LABEL: job},
         **cluster.spark_pod_security(),
     }
     return {
         "apiVersion": "sparkoperator.k8s.io/v1beta2",
         "kind": "SparkApplication",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": {JOB_LABEL: SPARK_JOB, RUN_LABEL: run_label(run_id)},
-        },
+        "metadata": {"name": name, "labels": {JOB_LABEL: job, **labels}},
         "spec": {
             "type": "Python",
             "mode": "cluster",
             "image": cluster.image("domains-spark"),
             "imagePullPolicy": "IfNotPresent",
             "mainApplicationFile": "local:///opt/airyard/jobs/domains_lake.py",
-            "arguments": [
-                "--lake",
-                LAKE,
-                "--checkpoints",
-                CHECKPOINTS,
-                "--topic",
-                topic,
-                "--active-days",
-                str(active_days),
-                "--layers",
-                layers,
-            ],
+            "arguments": ["--lake", LAKE, "--checkpoints", CHECKPOINTS, *arguments],
             "sparkVersion": "4.0.4",
             "sparkConf": cluster.spark_conf(
                 {
@@ -152,42 +135,92 @@ def spark_application(
                     "spark.kubernetes.executor.deleteOnTermination": "true",
                 }
             ),
-            "restartPolicy": {"type": "Never"},
-            # Kept a day so SparkJobCheckOperator sees the recent history, then removed by the operator.
-            "timeToLiveSeconds": 86400,
             "driver": cluster.spark_driver(pod),
             "executor": {**pod, "instances": 1},
+            **spec,
         },
     }
 
 
-def assess_applications(apps: list[dict[str, Any]], now: datetime, max_age_minutes: float) -> dict[str, Any]:
-    """Health of a job from its SparkApplications: the newest finished one succeeded, recently enough.
+def spark_application(name: str, *, run_id: str, active_days: int) -> dict[str, Any]:
+    """One build of silver and gold from bronze, for a pipeline run (DomainsLakeOperator)."""
+    return _application(
+        name,
+        SPARK_JOB,
+        {RUN_LABEL: run_label(run_id)},
+        ["--layers", "silver,gold", "--active-days", str(active_days)],
+        {
+            "restartPolicy": {"type": "Never"},
+            # Kept a day for the record of recent builds, then removed by the operator.
+            "timeToLiveSeconds": 86400,
+        },
+    )
 
-    Returns {"healthy", "reason", "latest", "running", "counts"}.
+
+def stream_application(topic: str) -> dict[str, Any]:
+    """The bronze stream: Kafka → bronze, running until deleted, restarted by the operator when it
+    stops (restart policy Always: the operator waits the retry interval times the attempts so far)."""
+    return _application(
+        STREAM_JOB,
+        STREAM_JOB,
+        {},
+        ["--layers", "bronze", "--topic", topic, "--trigger-seconds", str(STREAM_TRIGGER_SECONDS)],
+        {"restartPolicy": {"type": "Always", "onFailureRetryInterval": 10, "onSubmissionFailureRetryInterval": 10}},
+    )
+
+
+def assess_stream(app: dict[str, Any] | None) -> dict[str, Any]:
+    """Health of the bronze stream from its SparkApplication: it exists and its driver runs.
+
+    Returns {"healthy", "reason", "state", "attempts"}; attempts counts the operator's submissions
+    (a restarted stream has more than one).
     """
-
-    def created(app: dict[str, Any]) -> datetime:
-        return datetime.fromisoformat(app["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
-
-    ordered = sorted(apps, key=created, reverse=True)
-    counts: dict[str, int] = {}
-    for app in ordered:
-        counts[state_of(app)] = counts.get(state_of(app), 0) + 1
-    finished = [a for a in ordered if state_of(a) in FINISHED | {"FAILING"}]
-    running = [a["metadata"]["name"] for a in ordered if a not in finished]
-    summary: dict[str, Any] = {"counts": counts, "running": running, "latest": None}
-    if not finished:
-        return {**summary, "healthy": False, "reason": "no finished application"}
-    latest = finished[0]
-    age = (now - created(latest)).total_seconds() / 60
-    summary["latest"] = {"name": latest["metadata"]["name"], "state": state_of(latest), "age_minutes": round(age, 1)}
-    if state_of(latest) != "COMPLETED":
-        return {
-            **summary,
-            "healthy": False,
-            "reason": f"latest application {latest['metadata']['name']} is {state_of(latest)}",
-        }
-    if age > max_age_minutes:
-        return {**summary, "healthy": False, "reason": f"latest success is {age:.0f} min old (> {max_age_minutes})"}
+    state = state_of(app)
+    status = (app or {}).get("status", {})
+    summary = {"state": state, "attempts": int(status.get("submissionAttempts", 0) or 0)}
+    if state is None:
+        return {**summary, "healthy": False, "reason": f"no SparkApplication {STREAM_JOB}"}
+    if state != "RUNNING":
+        return {**summary, "healthy": False, "reason": f"{STREAM_JOB} is {state}"}
     return {**summary, "healthy": True, "reason": "ok"}
+
+
+def bronze_offsets(s3: Any, topic: str) -> dict[int, int]:
+    """The Kafka offsets the bronze stream has written to bronze: partition → next offset to read.
+
+    From its checkpoint: the source offsets of the newest batch that has a commit file (Spark
+    writes the commit after the batch's MERGE). Empty before the stream's first batch.
+    """
+    bucket, key = split_s3(f"{CHECKPOINTS}/bronze")
+    committed: list[int] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{key}/commits/"):
+        for obj in page.get("Contents", []):
+            name = obj["Key"].rsplit("/", 1)[-1]
+            if name.isdigit():
+                committed.append(int(name))
+    if not committed:
+        return {}
+    body = s3.get_object(Bucket=bucket, Key=f"{key}/offsets/{max(committed)}")["Body"].read().decode()
+    for line in body.splitlines()[2:]:  # "v1", the batch's metadata, then one line per source
+        offsets = json.loads(line) if line.startswith("{") else {}  # "-": a source without offsets
+        if topic in offsets:
+            return {int(p): int(o) for p, o in offsets[topic].items()}
+    return {}
+
+
+def bronze_behind(written: dict[int, int], end: dict[int, int]) -> dict[int, tuple[int, int]]:
+    """Partitions whose records up to `end` are not all in bronze: partition → (written, end)."""
+    return {p: (written.get(p, 0), e) for p, e in sorted(end.items()) if written.get(p, 0) < e}
+
+
+def kafka_end_offsets(config: dict[str, Any], topic: str, timeout: float = 30) -> dict[int, int]:
+    """The topic's end offsets (the next offset each partition will give), per partition."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    # A consumer only to ask for offsets: it joins no group and commits nothing.
+    consumer = Consumer({**config, "group.id": "airyard-domains-lake", "enable.auto.commit": False})
+    try:
+        partitions = consumer.list_topics(topic, timeout=timeout).topics[topic].partitions
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1] for p in partitions}
+    finally:
+        consumer.close()

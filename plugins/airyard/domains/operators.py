@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +186,7 @@ class DataFreshnessCheckOperator(BaseOperator):
     template_fields: Sequence[str] = ("delta_path",)
 
     def __init__(
-        self, *, delta_path: str, max_age_minutes: float, aws_conn_id: str = "objectstore_domains", **kwargs: Any
+        self, *, delta_path: str, max_age_minutes: float, aws_conn_id: str = lake.STORE_CONN, **kwargs: Any
     ) -> None:
         kwargs.setdefault("executor_config", services.executor_config("objectstore:domains"))
         super().__init__(**kwargs)
@@ -229,44 +228,57 @@ def _kube_clients() -> tuple[Any, Any, Any]:
 
 
 class SparkJobCheckOperator(BaseOperator):
-    """Fail unless the newest finished SparkApplication of the job succeeded within `max_age_minutes`.
+    """Fail unless the Structured Streaming job `job_name` (a long-running SparkApplication) is running.
 
-    The seed polled a standalone master's running streams; here the streams are availableNow
-    SparkApplications, so health is "the last run completed, recently".
+    The seed polled a standalone master's streams; here the stream is a SparkApplication that the
+    Spark operator restarts, so health is "it exists and its driver runs". Whether it keeps up
+    is the bronze freshness check's finding.
     """
 
-    def __init__(
-        self,
-        *,
-        namespace: str | None = None,
-        job_name: str = lake.SPARK_JOB,
-        max_age_minutes: float = 120,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, namespace: str | None = None, job_name: str = lake.STREAM_JOB, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.namespace = namespace
         self.job_name = job_name
-        self.max_age_minutes = max_age_minutes
 
     def execute(self, context: Any) -> dict[str, Any]:
-        custom, _, _ = _kube_clients()
-        self.namespace = self.namespace or cluster.namespace()
-        group, version, plural = applications.SPARK_API
-        apps = custom.list_namespaced_custom_object(
-            group, version, self.namespace, plural, label_selector=f"{applications.JOB_LABEL}={self.job_name}"
-        )["items"]
-        result = lake.assess_applications(apps, datetime.now(tz=UTC), self.max_age_minutes)
+        custom, _, leases = _kube_clients()
+        apps = applications.Applications(custom, leases, self.namespace or cluster.namespace(), self.job_name)
+        result = lake.assess_stream(apps.get(self.job_name))
         self.log.info("Spark job %s: %s", self.job_name, result)
         if not result["healthy"]:
             raise AirflowException(f"Spark job {self.job_name} unhealthy: {result['reason']}")
         return result
 
 
-class DomainsLakeOperator(BaseOperator):
-    """Run the bronze → silver → gold SparkApplication and wait for it; its driver log becomes the task log.
+class BronzeStreamOperator(BaseOperator):
+    """Keep the bronze stream running: create its SparkApplication, or replace it when this code's
+    spec differs (an upgrade); while unchanged, restarts are the Spark operator's."""
 
-    One build of the lake at a time, whichever DAG asks (airyard.spark.applications): a retry adopts
-    its run's build still running, and a timeout or a kill deletes the build it started.
+    def __init__(
+        self, *, namespace: str | None = None, topic: str = ingest.OBSERVED_TOPIC, timeout: float = 300, **kwargs: Any
+    ) -> None:
+        services.resolve(lake.SERVICES)
+        super().__init__(**kwargs)
+        self.namespace = namespace
+        self.topic = topic
+        self.timeout = timeout
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        custom, _, leases = _kube_clients()
+        apps = applications.Applications(custom, leases, self.namespace or cluster.namespace(), lake.STREAM_JOB)
+        action = apps.ensure(lake.stream_application(self.topic), apps.clock() + self.timeout)
+        self.log.info("bronze stream %s: %s", lake.STREAM_JOB, action)
+        return {"application": lake.STREAM_JOB, "action": action}
+
+
+class DomainsLakeOperator(BaseOperator):
+    """Build silver and gold from bronze in a SparkApplication and wait for it; its driver log becomes
+    the task log.
+
+    It first waits until the bronze stream has written every record Kafka held when the task
+    started, so a run's build includes what its ingestion produced. One build of the lake at a
+    time, whichever DAG asks (airyard.spark.applications): a retry adopts its run's build still
+    running, and a timeout or a kill deletes the build it started.
     """
 
     def __init__(
@@ -276,14 +288,17 @@ class DomainsLakeOperator(BaseOperator):
         topic: str = ingest.OBSERVED_TOPIC,
         active_days: int = 30,
         timeout: float = 1800,
+        bronze_timeout: float = 900,
         **kwargs: Any,
     ) -> None:
-        services.resolve(lake.SERVICES)
+        # Kafka's end offsets and the stream's checkpoint are read in the worker pod.
+        kwargs.setdefault("executor_config", services.executor_config(*lake.SERVICES))
         super().__init__(**kwargs)
         self.namespace = namespace
         self.topic = topic
         self.active_days = active_days
         self.timeout = timeout
+        self.bronze_timeout = bronze_timeout
         self._apps: applications.Applications | None = None
         self._application = ""
 
@@ -291,6 +306,7 @@ class DomainsLakeOperator(BaseOperator):
         custom, core, leases = _kube_clients()
         self.namespace = self.namespace or cluster.namespace()
         apps = self._apps = applications.Applications(custom, leases, self.namespace, lake.SPARK_JOB)
+        self._wait_for_bronze(apps)
         run_id = str(context["run_id"])
         deadline = apps.clock() + self.timeout
         adopted = apps.running_of_run(run_id)
@@ -300,10 +316,7 @@ class DomainsLakeOperator(BaseOperator):
             if adopted:
                 self.log.info("adopting SparkApplication %s/%s of an earlier try", self.namespace, name)
             else:
-                body = lake.spark_application(
-                    name, run_id=run_id, topic=self.topic, active_days=self.active_days, namespace=self.namespace
-                )
-                apps.submit(body)
+                apps.submit(lake.spark_application(name, run_id=run_id, active_days=self.active_days))
                 self.log.info("submitted SparkApplication %s/%s", self.namespace, name)
             try:
                 state = apps.wait(name, deadline)
@@ -316,6 +329,22 @@ class DomainsLakeOperator(BaseOperator):
         if state != "COMPLETED":
             raise AirflowException(f"SparkApplication {name} ended {state}")
         return {"application": name, "state": state, "adopted": bool(adopted)}
+
+    def _wait_for_bronze(self, apps: applications.Applications) -> None:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        end = lake.kafka_end_offsets(kafka_config(ingest.KAFKA_CONN), self.topic)
+        s3 = S3Hook(aws_conn_id=lake.STORE_CONN).get_conn()
+        deadline = apps.clock() + self.bronze_timeout
+        while behind := lake.bronze_behind(lake.bronze_offsets(s3, self.topic), end):
+            if apps.clock() >= deadline:
+                raise AirflowException(
+                    f"the bronze stream {lake.STREAM_JOB} has not written {self.topic} up to the offsets Kafka "
+                    f"held {self.bronze_timeout:.0f} s ago (partition: (written, end)): {behind}"
+                )
+            self.log.info("waiting for the bronze stream: %s (partition: (written, end))", behind)
+            apps.sleep(10)
+        self.log.info("bronze holds %s up to %s", self.topic, end)
 
     def on_kill(self) -> None:
         if self._apps and self._application:

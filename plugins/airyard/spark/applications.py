@@ -12,11 +12,16 @@ killed used to leave its application running while the retry submitted the next 
   running waits for that one instead of submitting another.
 - **No orphans.** A timeout or a kill (Airflow's on_kill) deletes the application, and its driver
   and executors with it, then frees the Lease.
+
+A long-running application (a stream) is kept instead: `ensure` creates it, leaves it to the
+operator's restarts while its spec is unchanged, and replaces it when the spec changed (a new
+image, new arguments), which a SparkApplication does not take in place.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -27,6 +32,8 @@ from typing import Any
 SPARK_API = ("sparkoperator.k8s.io", "v1beta2", "sparkapplications")
 JOB_LABEL = "airyard.io/spark-job"
 RUN_LABEL = "airyard.io/run"
+#: The hash of the spec a long-running application was created from (ensure).
+SPEC_ANNOTATION = "airyard.io/spec-hash"
 FINISHED = frozenset({"COMPLETED", "FAILED", "SUBMISSION_FAILED"})
 #: How long a Lease whose holder does not exist yet stays held: the holder submits right after.
 GRACE_SECONDS = 120.0
@@ -159,6 +166,31 @@ class Applications:
         except Exception as exc:
             if not _not_found(exc):
                 raise
+
+    def ensure(self, body: dict[str, Any], deadline: float) -> str:
+        """Keep the long-running application `body` describes: "created", "kept" or "replaced"."""
+        name = body["metadata"]["name"]
+        want = hashlib.sha256(json.dumps(body["spec"], sort_keys=True).encode()).hexdigest()[:16]
+        body = {**body, "metadata": {**body["metadata"], "annotations": {SPEC_ANNOTATION: want}}}
+        current = self.get(name)
+        action = "created"
+        if current is not None:
+            if current["metadata"].get("annotations", {}).get(SPEC_ANNOTATION) == want:
+                return "kept"
+            self.delete(name)
+            while self.get(name) is not None:  # the operator's finalizer removes its pods first
+                if self.clock() >= deadline:
+                    raise BuildTimeout(f"SparkApplication {name} was not deleted in time to be replaced")
+                self.sleep(self.poll_seconds)
+            action = "replaced"
+        try:
+            self.submit(body)
+        except Exception as exc:
+            if not _conflict(exc):
+                raise
+            return "kept"  # another task created it at the same moment, from the same code
+        log.info("%s SparkApplication %s/%s (spec %s)", action, self.namespace, name, want)
+        return action
 
     # --- the Lease ----------------------------------------------------------------------------
 

@@ -26,13 +26,14 @@ def downstream(dag, task_id: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("dag_id", "schedule"), [("domain_ingestion_dag", "0 * * * *"), ("domain_ingestion_backfill", "@daily")]
+    ("dag_id", "schedule"), [("domain_ingestion_dag", "*/15 * * * *"), ("domain_ingestion_backfill", "@daily")]
 )
 def test_ingestion_chain(dags: DagBag, dag_id: str, schedule: str) -> None:
     dag = dags.dags[dag_id]
     assert dag.schedule == schedule
     assert dag.max_active_runs == 1
-    assert downstream(dag, "check_kafka_health") == {"run_full_ingestion"}
+    assert downstream(dag, "check_kafka_health") == {"ensure_bronze_stream", "run_full_ingestion"}
+    assert downstream(dag, "ensure_bronze_stream") == {"build_lake"}
     assert downstream(dag, "run_full_ingestion") == {"build_lake", "send_success_notification"}
     assert downstream(dag, "build_lake") == {"send_success_notification"}
     assert dag.get_task("build_lake").pool == "spark"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import io
+import json
+from datetime import UTC, datetime
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from airyard import cluster, envconn
@@ -11,31 +14,88 @@ from airyard.domains import lake, operators
 from airyard.domains.operators import IngestionOperator
 from airyard.spark.applications import JOB_LABEL, RUN_LABEL, run_label
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+class Checkpoint:
+    """The S3 client calls bronze_offsets makes, over a dict of keys under the domains bucket."""
+
+    def __init__(self, objects: dict[str, str]) -> None:
+        self.objects = objects
+
+    def get_paginator(self, _: str) -> Any:
+        objects = self.objects
+
+        class Pages:
+            def paginate(self, Bucket: str, Prefix: str) -> list[dict]:
+                assert Bucket == "domains"
+                return [{"Contents": [{"Key": k} for k in sorted(objects) if k.startswith(Prefix)]}]
+
+        return Pages()
+
+    def get_object(self, Bucket: str, Key: str) -> dict:
+        return {"Body": io.BytesIO(self.objects[Key].encode())}
 
 
-def app(name: str, minutes_ago: int, state: str) -> dict:
-    created = (NOW - timedelta(minutes=minutes_ago)).isoformat().replace("+00:00", "Z")
-    return {"metadata": {"name": name, "creationTimestamp": created}, "status": {"applicationState": {"state": state}}}
+def offsets_file(offsets: dict[str, dict[str, int]]) -> str:
+    return "\n".join(["v1", json.dumps({"batchWatermarkMs": 0, "batchTimestampMs": 1}), json.dumps(offsets)])
 
 
-def test_latest_finished_application_decides() -> None:
-    ok = lake.assess_applications([app("a", 50, "COMPLETED"), app("b", 120, "FAILED"), app("c", 1, "RUNNING")], NOW, 90)
-    assert ok["healthy"]
-    assert ok["latest"]["name"] == "a"
-    assert ok["running"] == ["c"]
-    failed = lake.assess_applications([app("a", 50, "FAILED"), app("b", 120, "COMPLETED")], NOW, 90)
-    assert not failed["healthy"]
-    assert "FAILED" in failed["reason"]
-    old = lake.assess_applications([app("a", 200, "COMPLETED")], NOW, 90)
-    assert not old["healthy"]
-    assert "200 min" in old["reason"]
-    assert not lake.assess_applications([], NOW, 90)["healthy"]
+def test_bronze_progress_is_the_newest_committed_batch_of_the_stream() -> None:
+    cp = "checkpoints/bronze"
+    assert lake.bronze_offsets(Checkpoint({}), "t") == {}
+    store = Checkpoint(
+        {
+            f"{cp}/offsets/0": offsets_file({"t": {"0": 5, "1": 7}}),
+            f"{cp}/offsets/1": offsets_file({"t": {"0": 9, "1": 7}}),
+            # batch 2 is planned, not written: it has no commit file yet
+            f"{cp}/offsets/2": offsets_file({"t": {"0": 12, "1": 8}}),
+            f"{cp}/commits/0": "v1",
+            f"{cp}/commits/1": "v1",
+            f"{cp}/commits/.1.crc": "",
+        }
+    )
+    written = lake.bronze_offsets(store, "t")
+    assert written == {0: 9, 1: 7}
+    assert lake.bronze_behind(written, {0: 9, 1: 7}) == {}
+    assert lake.bronze_behind(written, {0: 12, 1: 7, 2: 0}) == {0: (9, 12)}
+    # A partition the stream has not read yet is behind as soon as it holds a record.
+    assert lake.bronze_behind(written, {0: 9, 1: 7, 2: 3}) == {2: (0, 3)}
+
+
+def test_stream_health_is_its_application_running() -> None:
+    def stream(state: str) -> dict:
+        return {
+            "metadata": {"name": lake.STREAM_JOB},
+            "status": {"applicationState": {"state": state}, "submissionAttempts": 3},
+        }
+
+    assert lake.assess_stream(stream("RUNNING")) == {"state": "RUNNING", "attempts": 3, "healthy": True, "reason": "ok"}
+    restarting = lake.assess_stream(stream("PENDING_RERUN"))
+    assert not restarting["healthy"]
+    assert restarting["reason"] == f"{lake.STREAM_JOB} is PENDING_RERUN"
+    missing = lake.assess_stream(None)
+    assert not missing["healthy"]
+    assert "no SparkApplication" in missing["reason"]
+
+
+def test_stream_application_runs_bronze_alone_and_is_restarted_by_the_operator(monkeypatch) -> None:
+    monkeypatch.setenv("AIRYARD_RELEASE", "airyard")
+    body = lake.stream_application("domains.observed")
+    assert body["metadata"] == {"name": lake.STREAM_JOB, "labels": {JOB_LABEL: lake.STREAM_JOB}}
+    spec = body["spec"]
+    args = spec["arguments"]
+    assert args[args.index("--layers") + 1] == "bronze"
+    assert args[args.index("--topic") + 1] == "domains.observed"
+    assert spec["restartPolicy"]["type"] == "Always"
+    assert "timeToLiveSeconds" not in spec
+    # A build never writes bronze: each Delta table has one writer.
+    build = lake.spark_application("domains-lake-x", run_id="r1", active_days=7)["spec"]
+    assert build["arguments"][build["arguments"].index("--layers") + 1] == "silver,gold"
+    assert build["restartPolicy"] == {"type": "Never"}
 
 
 def test_spark_application_is_small_restricted_and_labelled(monkeypatch) -> None:
     monkeypatch.setenv("AIRYARD_RELEASE", "airyard")
-    body = lake.spark_application("domains-lake-x", run_id="r1", topic="t", active_days=7)
+    body = lake.spark_application("domains-lake-x", run_id="r1", active_days=7)
     assert body["metadata"]["labels"] == {JOB_LABEL: lake.SPARK_JOB, RUN_LABEL: run_label("r1")}
     spec = body["spec"]
     assert spec["image"] == "airyard/domains-spark:0.1.0"

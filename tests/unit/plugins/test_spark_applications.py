@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from airflow.providers.amazon.aws.hooks import s3 as s3_hooks
+from airflow.sdk.exceptions import AirflowException
 from airyard.domains import lake, operators
 from airyard.spark import applications
 from airyard.spark.applications import Applications, BuildTimeout
@@ -179,6 +182,12 @@ def test_release_frees_only_its_own_lease() -> None:
 # --- DomainsLakeOperator ----------------------------------------------------------------------
 
 
+@dataclass
+class Bronze:
+    end: dict[int, int]
+    written: dict[int, int]
+
+
 @pytest.fixture
 def lake_operator(
     monkeypatch: pytest.MonkeyPatch,
@@ -191,7 +200,7 @@ def lake_operator(
         ' "secret": "airyard-airflow-conn-objectstore-domains", "network": "objectstore"}}',
     )
 
-    def make(tick: Callable[[int], None] | None = None, timeout: float = 600):
+    def make(tick: Callable[[int], None] | None = None, timeout: float = 600, bronze: Bronze | None = None):
         api = FakeApi()
         clock = Clock(api, tick)
         core = SimpleNamespace(read_namespaced_pod_log=lambda *a, **k: "LAKE done")
@@ -199,7 +208,13 @@ def lake_operator(
         monkeypatch.setattr(
             applications, "Applications", partial(Applications, clock=clock.monotonic, sleep=clock.sleep, now=clock.now)
         )
-        op = operators.DomainsLakeOperator(task_id="build_lake", namespace=NS, timeout=timeout)
+        # Kafka's end offsets and the bronze stream's progress (caught up unless the test says otherwise)
+        bronze = bronze or Bronze(end={0: 4}, written={0: 4})
+        monkeypatch.setattr(operators, "kafka_config", lambda conn_id: {})
+        monkeypatch.setattr(lake, "kafka_end_offsets", lambda config, topic: dict(bronze.end))
+        monkeypatch.setattr(lake, "bronze_offsets", lambda s3, topic: dict(bronze.written))
+        monkeypatch.setattr(s3_hooks, "S3Hook", lambda aws_conn_id: SimpleNamespace(get_conn=lambda: None))
+        op = operators.DomainsLakeOperator(task_id="build_lake", namespace=NS, timeout=timeout, bronze_timeout=60)
         return op, api, clock
 
     return make
@@ -242,3 +257,58 @@ def test_a_killed_build_is_deleted(lake_operator) -> None:
     assert api.deleted == [lake.application_name("run-3", 1)]
     assert api.apps == {}
     assert api.holder() is None
+
+
+def test_a_build_waits_until_the_bronze_stream_has_written_what_kafka_held(lake_operator) -> None:
+    bronze = Bronze(end={0: 10, 1: 3}, written={0: 6})
+    op, api, clock = lake_operator(bronze=bronze)
+    submitted_at: list[int] = []
+
+    def stream_catches_up(n: int) -> None:
+        if n == 2:
+            bronze.written = {0: 10, 1: 3}
+            bronze.end = {0: 15, 1: 3}  # produced later: the build does not wait for these
+        if api.apps and not submitted_at:
+            submitted_at.append(n)
+        for name in api.apps:
+            api.set_state(name, "COMPLETED")
+
+    clock.tick = stream_catches_up
+    assert op.execute(context("run-4", 1))["state"] == "COMPLETED"
+    assert submitted_at == [3]  # the first poll after bronze held offsets 10 and 3
+
+
+def test_a_build_fails_naming_the_partitions_bronze_lacks_and_submits_nothing(lake_operator) -> None:
+    op, api, _ = lake_operator(bronze=Bronze(end={0: 10, 1: 3}, written={0: 10}))
+    with pytest.raises(AirflowException, match=r"domains-bronze has not written .* \{1: \(0, 3\)\}"):
+        op.execute(context("run-5", 1))
+    assert api.apps == {}
+    assert api.holder() is None
+
+
+# --- a long-running application (the bronze stream) ---------------------------------------------
+
+
+def stream_apps(api: FakeApi, clock: Clock) -> Applications:
+    return Applications(api, api, NS, lake.STREAM_JOB, clock=clock.monotonic, sleep=clock.sleep, now=clock.now)
+
+
+def test_ensure_creates_keeps_and_replaces_the_stream_when_its_spec_changes(monkeypatch) -> None:
+    monkeypatch.setenv("AIRYARD_RELEASE", "airyard")
+    api = FakeApi()
+    clock = Clock(api)
+    apps = stream_apps(api, clock)
+    body = lake.stream_application("domains.observed")
+    assert apps.ensure(body, deadline=100) == "created"
+    api.set_state(lake.STREAM_JOB, "FAILING")  # restarting: the operator's business, not ours
+    assert apps.ensure(lake.stream_application("domains.observed"), deadline=100) == "kept"
+    assert api.deleted == []
+    monkeypatch.setenv("AIRYARD_IMAGE_TAG", "0.2.0")  # an upgrade
+    assert apps.ensure(lake.stream_application("domains.observed"), deadline=100) == "replaced"
+    assert api.deleted == [lake.STREAM_JOB]
+    assert api.apps[lake.STREAM_JOB]["spec"]["image"] == "airyard/domains-spark:0.2.0"
+    # Two tasks ensuring at once: the second finds it created and keeps it.
+    stale = FakeApi()
+    stale.apps = api.apps
+    monkeypatch.setattr(stale, "get_namespaced_custom_object", lambda *a: (_ for _ in ()).throw(ApiException(404)))
+    assert stream_apps(stale, clock).ensure(lake.stream_application("domains.observed"), deadline=100) == "kept"
