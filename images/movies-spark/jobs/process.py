@@ -49,6 +49,7 @@ from airyard.movies import (
     TOPIC_REVIEWS,
     YEARLY_STATS,
     records,
+    store,
 )
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -294,10 +295,12 @@ def write_mongo(df: DataFrame, collection: str, key: list[str], run_id: str, **u
     """Keyed bulk upserts from every partition (`upsert`: store.upsert's options); returns the
     number of rows written."""
     stamp = datetime.now(UTC)
+    client, database = store.client_from_env()
+    with client:
+        if moved := store.adopt_natural_ids(client[database][collection], key):
+            print(f"{collection}: {moved} documents of an earlier version moved to their natural _id", flush=True)
 
     def write_partition(rows: Iterable[Any]) -> None:
-        from airyard.movies import store
-
         client, database = store.client_from_env()
         with client:
             docs = ({**_plain(r), "processed_at": stamp, "processing_run_id": run_id} for r in rows)

@@ -256,6 +256,19 @@ def test_a_bulk_upsert_matching_more_documents_than_the_backends_pool_completes(
         assert coll.count_documents({"avg_sentiment": 0.1}) == 150
 
 
+def test_documents_live_under_their_natural_id_and_earlier_ones_are_adopted(db: Any) -> None:
+    """Upserts find documents by _id (FerretDB's primary key), so a document an earlier version
+    stored under a generated ObjectId moves to its natural _id once, instead of being copied."""
+    db.movies.insert_many([{"tmdb_id": i, "title": f"old {i}"} for i in (7, 8)])
+    assert store.adopt_natural_ids(db.movies, ["tmdb_id"]) == 2
+    assert store.adopt_natural_ids(db.movies, ["tmdb_id"]) == 0
+    assert sorted(d["_id"] for d in db.movies.find()) == ["7", "8"]
+    docs = [{"tmdb_id": i, "title": f"new {i}"} for i in (7, 8, 9)]
+    assert store.upsert(db.movies, docs, ["tmdb_id"]) == {"inserted": 1, "updated": 2}
+    assert {d["_id"]: d["title"] for d in db.movies.find()} == {"7": "new 7", "8": "new 8", "9": "new 9"}
+    assert store.natural_id({"genre_id": 18, "year": 2026}, ["genre_id", "year"]) == "18|2026"
+
+
 def test_kafka_health_and_lag(env: dict[str, str], kafka_service: Service) -> None:
     health = KafkaHealthCheckOperator(task_id="h").execute({})
     assert health["brokers"] == 1
