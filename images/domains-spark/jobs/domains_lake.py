@@ -50,8 +50,9 @@ def session() -> SparkSession:
     store = envconn.get(STORE)
     endpoint = str(store.extra.get("endpoint_url") or "")
     b = (
-        SparkSession.builder.appName("domains-lake")
-        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        # No appName: the SparkApplication's name (the operator's spark.app.name) names the
+        # executors' pods, so the stream's and each build's pods say which they belong to.
+        SparkSession.builder.config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.session.timeZone", "UTC")

@@ -98,17 +98,19 @@ def application_name(run_id: str, try_number: int) -> str:
     return f"{SPARK_JOB}-{hashlib.sha256(f'{run_id}/{try_number}'.encode()).hexdigest()[:10]}"
 
 
-def _application(name: str, job: str, labels: dict[str, str], arguments: list[str], spec: dict[str, Any]) -> dict:
+def _application(
+    name: str, job: str, labels: dict[str, str], arguments: list[str], spec: dict[str, Any], core_request: str
+) -> dict:
     """A SparkApplication of images/domains-spark's job, sized for a 2-core machine.
 
-    One driver and one executor of 1 core each that request only a tenth of a core (the work is
+    One driver and one executor of 1 core each that request only `core_request` (the work is
     bursty; requests of a full core would keep it from being scheduled next to the platform),
     2 shuffle partitions instead of 200 tiny tasks, and no UI.
     """
     uses = services.spark_pod(services.resolve(SERVICES))
     pod = {
         "cores": 1,
-        "coreRequest": "100m",
+        "coreRequest": core_request,
         "memory": "512m",
         **uses,
         "labels": {**uses["labels"], JOB_LABEL: job},
@@ -154,6 +156,7 @@ def spark_application(name: str, *, run_id: str, active_days: int) -> dict[str, 
             # Kept a day for the record of recent builds, then removed by the operator.
             "timeToLiveSeconds": 86400,
         },
+        core_request="100m",
     )
 
 
@@ -166,6 +169,9 @@ def stream_application(topic: str) -> dict[str, Any]:
         {},
         ["--layers", "bronze", "--topic", topic, "--trigger-seconds", str(STREAM_TRIGGER_SECONDS)],
         {"restartPolicy": {"type": "Always", "onFailureRetryInterval": 10, "onSubmissionFailureRetryInterval": 10}},
+        # Idle between its batches, and there all day: a 2-core node's platform requests 1.7 cores
+        # at rest, and a stream requesting 100m per pod left a build's executor unschedulable.
+        core_request="25m",
     )
 
 

@@ -86,6 +86,8 @@ def test_stream_application_runs_bronze_alone_and_is_restarted_by_the_operator(m
     assert args[args.index("--layers") + 1] == "bronze"
     assert args[args.index("--topic") + 1] == "domains.observed"
     assert spec["restartPolicy"]["type"] == "Always"
+    # Idle most of the time and there all day: it must leave room for the builds' pods.
+    assert spec["driver"]["coreRequest"] == spec["executor"]["coreRequest"] == "25m"
     assert "timeToLiveSeconds" not in spec
     # A build never writes bronze: each Delta table has one writer.
     build = lake.spark_application("domains-lake-x", run_id="r1", active_days=7)["spec"]
