@@ -256,8 +256,12 @@ def kafka_env(secret: str) -> list[dict[str, Any]]:
     return [{"name": n, "valueFrom": {"secretKeyRef": {"name": secret, "key": k}}} for n, k in keys.items()]
 
 
-#: Prepended to the scripts of client pods: kafka_config() is their librdkafka configuration.
+#: Prepended to the scripts of client pods: kafka_config() is their librdkafka configuration;
+#: read_topic(topic) gives every retained message of a topic as (key, JSON object). Records that
+#: are not JSON objects are skipped: the movies test puts some on the raw topics on purpose, and
+#: Kafka keeps them for days.
 KAFKA_CLIENT = """
+import json as _json
 import os as _os
 
 
@@ -267,6 +271,30 @@ def kafka_config() -> dict:
         config |= {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": _os.environ["KAFKA_MECHANISM"],
                    "sasl.username": _os.environ["KAFKA_USERNAME"], "sasl.password": _os.environ["KAFKA_PASSWORD"]}
     return config
+
+
+def read_topic(topic: str) -> list:
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({**kafka_config(), "group.id": "e2e-read", "enable.auto.commit": False})
+    parts = c.list_topics(topic, timeout=30).topics[topic].partitions
+    ends = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=30) for p in parts}
+    c.assign([TopicPartition(topic, p, low) for p, (low, _) in ends.items()])
+    todo, out = {p for p, (low, high) in ends.items() if high > low}, []
+    while todo:
+        m = c.poll(5)
+        if m is None or m.error():
+            continue
+        try:
+            value = _json.loads(m.value())
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            out.append((m.key().decode() if m.key() else "", value))
+        if m.offset() + 1 >= ends[m.partition()][1]:
+            todo.discard(m.partition())
+    c.close()
+    return out
 """
 
 _SCRIPT_RUNNER = """

@@ -431,30 +431,11 @@ EXTRACTS = ("extract_trending_movies", "extract_popular_movies", "extract_trendi
 
 READ_RUN = """
 import json, os
-from confluent_kafka import Consumer, TopicPartition
 run = os.environ["RUN_ID"]
-c = Consumer({**kafka_config(), "group.id": "e2e-faults-read", "enable.auto.commit": False})
 out = {}
 for topic in ("movies.raw.movies", "movies.raw.people", "movies.raw.reviews", "movies.deadletter"):
-    parts = c.list_topics(topic, timeout=30).topics[topic].partitions
-    ends = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=30) for p in parts}
-    c.assign([TopicPartition(topic, p, low) for p, (low, _) in ends.items()])
-    todo, msgs = {p for p, (low, high) in ends.items() if high > low}, []
-    while todo:
-        m = c.poll(5)
-        if m is None or m.error():
-            continue
-        try:
-            v = json.loads(m.value())
-        except ValueError:  # another test's deliberately malformed record (tests/e2e/test_movies.py)
-            v = None
-        v = v if isinstance(v, dict) else {}
-        if v.get("run_id") == run:
-            msgs.append({"key": m.key().decode(), "source": v.get("source"), "reason": v.get("reason")})
-        if m.offset() + 1 >= ends[m.partition()][1]:
-            todo.discard(m.partition())
-    out[topic] = msgs
-c.close()
+    out[topic] = [{"key": k, "source": v.get("source"), "reason": v.get("reason")}
+                  for k, v in read_topic(topic) if v.get("run_id") == run]
 print("RESULT " + json.dumps(out))
 """
 

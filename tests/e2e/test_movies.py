@@ -120,26 +120,10 @@ def test_ingestion_puts_tmdb_records_on_kafka() -> None:
         assert run["state"] == "success", states
     print(f"\ningestion run {run_id}: {seconds:.0f} s")
     script = f"""
-import json, os
-from confluent_kafka import Consumer, TopicPartition
+import json
 run = {run_id!r}
 def read(topic):
-    c = Consumer({{**kafka_config(), "group.id": "e2e-read", "enable.auto.commit": False}})
-    parts = c.list_topics(topic, timeout=10).topics[topic].partitions
-    ends = {{p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}}
-    c.assign([TopicPartition(topic, p, 0) for p in parts])
-    out, done = [], {{p for p, e in ends.items() if e == 0}}
-    while len(done) < len(parts):
-        m = c.poll(5)
-        if m is None or m.error():
-            continue
-        v = json.loads(m.value())
-        if v.get("run_id") == run:
-            out.append((m.key().decode(), v))
-        if m.offset() + 1 >= ends[m.partition()]:
-            done.add(m.partition())
-    c.close()
-    return out
+    return [(k, v) for k, v in read_topic(topic) if v.get("run_id") == run]
 topics = ("movies.raw.movies", "movies.raw.people", "movies.raw.reviews", "movies.deadletter")
 movies, people, reviews, dead = (read(t) for t in topics)
 print(json.dumps({{
@@ -226,22 +210,8 @@ print(json.dumps({{"ok": True}}))
         "movies-e2e-unfit-check",
         f"""
 import json, os, pymongo
-from confluent_kafka import Consumer, TopicPartition
 tag = {tag!r}
-c = Consumer({{**kafka_config(), "group.id": "e2e-read", "enable.auto.commit": False}})
-end = c.get_watermark_offsets(TopicPartition("movies.deadletter", 0), timeout=10)[1]
-c.assign([TopicPartition("movies.deadletter", 0, 0)])
-dead = []
-while end:
-    m = c.poll(5)
-    if m is None or m.error():
-        continue
-    v = json.loads(m.value())
-    if tag in json.dumps(v["raw"]):
-        dead.append([v["source"], v["reason"]])
-    if m.offset() + 1 >= end:
-        break
-c.close()
+dead = [[v["source"], v["reason"]] for _, v in read_topic("movies.deadletter") if tag in json.dumps(v.get("raw"))]
 db = pymongo.MongoClient(os.environ["MONGO_URI"]).get_default_database()
 print(json.dumps({{
   "dead": sorted(dead),
