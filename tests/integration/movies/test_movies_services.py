@@ -259,6 +259,7 @@ def test_a_bulk_upsert_matching_more_documents_than_the_backends_pool_completes(
 def test_documents_live_under_their_natural_id_and_earlier_ones_are_adopted(db: Any) -> None:
     """Upserts find documents by _id (FerretDB's primary key), so a document an earlier version
     stored under a generated ObjectId moves to its natural _id once, instead of being copied."""
+    db.movies.create_index("tmdb_id", unique=True)  # as the platform's indexes have it
     db.movies.insert_many([{"tmdb_id": i, "title": f"old {i}"} for i in (7, 8)])
     assert store.adopt_natural_ids(db.movies, ["tmdb_id"]) == 2
     assert store.adopt_natural_ids(db.movies, ["tmdb_id"]) == 0
