@@ -108,44 +108,6 @@ def namespace() -> Iterator[str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def outside_world() -> Iterator[None]:
-    """The fakes (kube.FAKE) are the outside world: they accept anyone, and in the platform and tasks
-    namespaces the pods that may leave the cluster (declared outside systems, Airflow's alerts,
-    airflow-bootstrap's networkPolicy.external and .alerts) may reach them."""
-    from tests.e2e.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
-
-    fakes = {"namespaceSelector": {}, "podSelector": {"matchLabels": kube.FAKE}}
-    senders = {"external": {f"{RELEASE}-external-client": "true"}, "alerts": {"tier": "airflow"}}
-    # In the platform namespace the tests' own pods read what the fakes received (mails, webhooks).
-    readers = {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": "e2e-fakes-readers", "namespace": NAMESPACE},
-        "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [fakes]}]},
-    }
-    policies = [
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": {"name": "e2e-fakes", "namespace": NAMESPACE},
-            "spec": {"podSelector": {"matchLabels": kube.FAKE}, "policyTypes": ["Ingress"], "ingress": [{}]},
-        },
-        *(
-            {
-                "apiVersion": "networking.k8s.io/v1",
-                "kind": "NetworkPolicy",
-                "metadata": {"name": f"e2e-fakes-{who}", "namespace": ns},
-                "spec": {
-                    "podSelector": {"matchLabels": labels},
-                    "policyTypes": ["Egress"],
-                    "egress": [{"to": [fakes]}],
-                },
-            }
-            for ns in (NAMESPACE, TASKS_NAMESPACE)
-            for who, labels in senders.items()
-        ),
-        readers,
-    ]
-    kube.apply(*policies)
-    yield
-    for p in policies:
-        kube.kubectl("delete", "networkpolicy", p["metadata"]["name"], "-n", p["metadata"]["namespace"], check=False)
+    """The fakes may be reached as the outside world for the whole session (kube.outside_world)."""
+    with kube.outside_world():
+        yield

@@ -366,3 +366,50 @@ def termination_message(name: str, namespace: str) -> str:
     """The termination message of the pod's first container, "" if it has none."""
     path = "jsonpath={.status.containerStatuses[0].state.terminated.message}"
     return kubectl("get", "pod", name, "-n", namespace, "-o", path)
+
+
+@contextmanager
+def outside_world() -> Iterator[None]:
+    """The fakes (FAKE) are the outside world: they accept anyone, and in the platform and tasks
+    namespaces the pods that may leave the cluster (declared outside systems, Airflow's alerts,
+    airflow-bootstrap's networkPolicy.external and .alerts) may reach them."""
+    from tests.e2e.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
+
+    fakes = {"namespaceSelector": {}, "podSelector": {"matchLabels": FAKE}}
+    senders = {"external": {f"{RELEASE}-external-client": "true"}, "alerts": {"tier": "airflow"}}
+    # In the platform namespace the tests' own pods read what the fakes received (mails, webhooks).
+    readers = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "e2e-fakes-readers", "namespace": NAMESPACE},
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [fakes]}]},
+    }
+    policies = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "e2e-fakes", "namespace": NAMESPACE},
+            "spec": {"podSelector": {"matchLabels": FAKE}, "policyTypes": ["Ingress"], "ingress": [{}]},
+        },
+        *(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": {"name": f"e2e-fakes-{who}", "namespace": ns},
+                "spec": {
+                    "podSelector": {"matchLabels": labels},
+                    "policyTypes": ["Egress"],
+                    "egress": [{"to": [fakes]}],
+                },
+            }
+            for ns in (NAMESPACE, TASKS_NAMESPACE)
+            for who, labels in senders.items()
+        ),
+        readers,
+    ]
+    apply(*policies)
+    try:
+        yield
+    finally:
+        for p in policies:
+            kubectl("delete", "networkpolicy", p["metadata"]["name"], "-n", p["metadata"]["namespace"], check=False)
