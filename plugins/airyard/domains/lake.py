@@ -175,8 +175,8 @@ def stream_application(topic: str) -> dict[str, Any]:
     )
 
 
-def assess_stream(app: dict[str, Any] | None) -> dict[str, Any]:
-    """Health of the bronze stream from its SparkApplication: it exists and its driver runs.
+def assess_stream(app: dict[str, Any] | None, name: str = STREAM_JOB) -> dict[str, Any]:
+    """Health of a stream (the bronze one by default) from its SparkApplication: it exists and its driver runs.
 
     Returns {"healthy", "reason", "state", "attempts"}; attempts counts the operator's submissions
     (a restarted stream has more than one).
@@ -185,9 +185,9 @@ def assess_stream(app: dict[str, Any] | None) -> dict[str, Any]:
     status = (app or {}).get("status", {})
     summary = {"state": state, "attempts": int(status.get("submissionAttempts", 0) or 0)}
     if state is None:
-        return {**summary, "healthy": False, "reason": f"no SparkApplication {STREAM_JOB}"}
+        return {**summary, "healthy": False, "reason": f"no SparkApplication {name}"}
     if state != "RUNNING":
-        return {**summary, "healthy": False, "reason": f"{STREAM_JOB} is {state}"}
+        return {**summary, "healthy": False, "reason": f"{name} is {state}"}
     return {**summary, "healthy": True, "reason": "ok"}
 
 

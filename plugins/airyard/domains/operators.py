@@ -243,7 +243,7 @@ class SparkJobCheckOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         custom, _, leases = _kube_clients()
         apps = applications.Applications(custom, leases, self.namespace or cluster.namespace(), self.job_name)
-        result = lake.assess_stream(apps.get(self.job_name))
+        result = lake.assess_stream(apps.get(self.job_name), self.job_name)
         self.log.info("Spark job %s: %s", self.job_name, result)
         if not result["healthy"]:
             raise AirflowException(f"Spark job {self.job_name} unhealthy: {result['reason']}")
