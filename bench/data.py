@@ -24,8 +24,9 @@ from bench import sparkapps
 from bench.cluster import activity, machine
 from bench.results import REPO, activity_line, now, save_part, table
 from tests.e2e import kube
+from tests.e2e.airflow import NAMESPACE
 
-NS = sparkapps.NAMESPACE
+NS = NAMESPACE  # the bench's own pods; its SparkApplication runs in sparkapps.NAMESPACE
 REL = "airyard"
 NAME = "bench-movies"
 TMDB = "bench-tmdb"
@@ -179,7 +180,10 @@ def _kafka_conn() -> str:
 
 def _start_fake(movies: int) -> None:
     data = {"tmdb.py": (REPO / "tests" / "fakes" / "tmdb.py").read_text(), "serve.py": SERVE, "process.py": PROCESS}
-    kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": NAME}, "data": data}, namespace=NS)
+    for namespace in (NS, sparkapps.NAMESPACE):  # the fake's files, and the job's
+        kube.apply(
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": NAME}, "data": data}, namespace=namespace
+        )
     kube.kubectl("delete", "pod", TMDB, "-n", NS, "--ignore-not-found", "--wait=true")
     mounts = [{"name": "bench", "mountPath": "/opt/bench"}]
     volumes = [{"name": "bench", "configMap": {"name": NAME}}]
@@ -207,6 +211,7 @@ def _cleanup() -> None:
     for kind in ("pod", "service", "configmap"):
         kube.kubectl("delete", kind, TMDB if kind != "configmap" else NAME, "-n", NS, "--ignore-not-found",
                      "--wait=false", check=False)  # fmt: skip
+    kube.kubectl("delete", "configmap", NAME, "-n", sparkapps.NAMESPACE, "--ignore-not-found", check=False)
 
 
 def _mongo_env() -> list[dict[str, Any]]:

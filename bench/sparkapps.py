@@ -14,8 +14,10 @@ import time
 from typing import Any
 
 from tests.e2e import kube
+from tests.e2e.airflow import RELEASE, TASKS_NAMESPACE
 
-NAMESPACE = "airyard"
+#: Where the Spark operator runs applications, and their connections' Secrets are: the tasks namespace.
+NAMESPACE = TASKS_NAMESPACE
 DONE = {"COMPLETED", "FAILED", "SUBMISSION_FAILED"}
 
 
@@ -31,6 +33,9 @@ def application(
     # Importing Airflow writes a home directory: a throw-away one unless the caller chose one.
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airyard-bench-airflow-home-"))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    # The catalog of services the spec's pods declare, as Airflow's pods get it from its ConfigMap.
+    catalog = kube.get("configmap", f"{RELEASE}-airflow-services", NAMESPACE)["data"]["AIRYARD_SERVICES"]
+    os.environ.setdefault("AIRYARD_SERVICES", catalog)
     from airyard.movies.operators import SparkProcessOperator
 
     app = SparkProcessOperator(task_id=name, stage="bench").application(run_id=name)
