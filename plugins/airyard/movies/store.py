@@ -63,10 +63,11 @@ def adopt_natural_ids(collection: Any, key: Sequence[str]) -> int:
         if not isinstance(row["_id"], ObjectId) or any(k not in row for k in key):
             continue
         doc = collection.find_one({"_id": row["_id"]})
+        new_id = natural_id(doc, key)
         # Deleted first: the unique index on the key holds one of the two copies at a time.
         collection.delete_one({"_id": row["_id"]})
         try:
-            collection.replace_one({"_id": natural_id(doc, key)}, {**doc, "_id": natural_id(doc, key)}, upsert=True)
+            collection.replace_one({"_id": new_id}, {**doc, "_id": new_id}, upsert=True)
         except Exception:
             collection.insert_one(doc)  # back as it was; the next run tries again
             raise
