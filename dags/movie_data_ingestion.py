@@ -14,12 +14,9 @@ import airflow.providers.cncf.kubernetes.operators.spark_kubernetes  # noqa: F40
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
-from airyard.movies.operators import (
-    DEFAULT_ARGS,
-    ExtractionMetricsOperator,
-    KafkaHealthCheckOperator,
-    TMDBExtractOperator,
-)
+from airyard.kafka.operators import KafkaHealthCheckOperator
+from airyard.movies import ALL_TOPICS
+from airyard.movies.operators import DEFAULT_ARGS, KAFKA, ExtractionMetricsOperator, TMDBExtractOperator
 
 EXTRACTS = ("extract_trending_movies", "extract_popular_movies", "extract_trending_people", "extract_movie_details")
 
@@ -34,7 +31,7 @@ with DAG(
     tags=["movies", "ingestion"],
 ):
     start = EmptyOperator(task_id="start_ingestion")
-    kafka = KafkaHealthCheckOperator(task_id="check_kafka_health")
+    kafka = KafkaHealthCheckOperator(task_id="check_kafka_health", service=KAFKA, topics=ALL_TOPICS)
     trending = TMDBExtractOperator(task_id="extract_trending_movies", extraction_type="trending_movies", pages=1)
     popular = TMDBExtractOperator(
         task_id="extract_popular_movies",

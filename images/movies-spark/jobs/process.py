@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airyard import envconn as conn
+from airyard.kafka import client as kafka
 from airyard.movies import (
     GENRE_STATS,
     KAFKA_CONN,
@@ -147,25 +148,16 @@ class Batch:
 
 
 def _processing_consumer() -> Any:
-    from confluent_kafka import Consumer
-
-    cfg = conn.kafka_config(conn.get(KAFKA_CONN))
-    return Consumer({**cfg, "group.id": PROCESSING_GROUP, "enable.auto.commit": False})
+    """A consumer of the processing group (what it commits is what Kafka lag is measured on)."""
+    return kafka.consumer(conn.kafka_config(conn.get(KAFKA_CONN)), PROCESSING_GROUP)
 
 
 def offsets(topic: str) -> tuple[dict[int, int], dict[int, int]]:
-    """The processing group's committed offsets and the topic's end offsets, per partition."""
-    from confluent_kafka import TopicPartition
-
-    consumer = _processing_consumer()
-    try:
-        partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
-        committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=30)
-        start = {tp.partition: max(tp.offset, 0) for tp in committed}  # no commit yet: -1001
-        end = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in partitions}
-    finally:
-        consumer.close()
-    return start, end
+    """The processing group's committed offsets (0 before its first commit) and the topic's end offsets."""
+    with _processing_consumer() as consumer:
+        committed = kafka.committed_offsets(consumer, topic)
+        end = kafka.end_offsets(consumer, topic)
+    return {p: o or 0 for p, o in committed.items()}, end
 
 
 def read_topic(spark: SparkSession, topic: str, schema: T.StructType, required: dict[str, str] | None = None) -> Batch:
@@ -316,11 +308,8 @@ def commit_offsets(batches: Iterable[Batch]) -> dict[str, int]:
 
     offsets = [TopicPartition(b.topic, p, o) for b in batches for p, o in b.end.items()]
     if offsets:
-        consumer = _processing_consumer()
-        try:
+        with _processing_consumer() as consumer:
             consumer.commit(offsets=offsets, asynchronous=False)
-        finally:
-            consumer.close()
     return {f"{tp.topic}:{tp.partition}": tp.offset for tp in offsets}
 
 

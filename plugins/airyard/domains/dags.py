@@ -16,9 +16,9 @@ from airyard.domains.operators import (
     DataFreshnessCheckOperator,
     DomainsLakeOperator,
     IngestionOperator,
-    KafkaHealthCheckOperator,
     SparkJobCheckOperator,
 )
+from airyard.kafka.operators import KafkaHealthCheckOperator
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 TOPICS = [ingest.OBSERVED_TOPIC, ingest.REJECTED_TOPIC]
@@ -58,7 +58,7 @@ def ingestion_dag(
         doc_md=doc,
         default_args=default_args(),
     ) as dag:
-        health = KafkaHealthCheckOperator(task_id="check_kafka_health", topics=TOPICS)
+        health = KafkaHealthCheckOperator(task_id="check_kafka_health", service=ingest.KAFKA_SERVICE, topics=TOPICS)
         ingestion = IngestionOperator(
             task_id="run_full_ingestion", execution_mode=execution_mode, execution_timeout=timedelta(minutes=20)
         )
@@ -108,7 +108,7 @@ def monitoring_dag(dag_id: str = "monitoring_dag") -> DAG:
         default_args={"owner": "airyard", "retries": 1, "retry_delay": timedelta(seconds=30)},
     ) as dag:
         with TaskGroup("infrastructure_health") as infra:
-            KafkaHealthCheckOperator(task_id="check_kafka", topics=TOPICS)
+            KafkaHealthCheckOperator(task_id="check_kafka", service=ingest.KAFKA_SERVICE, topics=TOPICS)
             SparkJobCheckOperator(task_id="check_spark", job_name=lake.STREAM_JOB)
         with TaskGroup("data_quality") as quality:
             for layer, key in lake.LAYERS.items():

@@ -31,6 +31,8 @@ STREAM_TRIGGER_SECONDS = 30
 #: What the lake job's driver and executors use (jobs/domains_lake.py reads the connections).
 SERVICES = ("kafka:domains", "objectstore:domains")
 STORE_CONN = "objectstore_domains"
+#: The consumer group build_lake asks Kafka's end offsets as (it joins nothing and commits nothing).
+OFFSETS_GROUP = "airyard-domains-lake"
 
 
 def split_s3(path: str) -> tuple[str, str]:
@@ -217,16 +219,3 @@ def bronze_offsets(s3: Any, topic: str) -> dict[int, int]:
 def bronze_behind(written: dict[int, int], end: dict[int, int]) -> dict[int, tuple[int, int]]:
     """Partitions whose records up to `end` are not all in bronze: partition → (written, end)."""
     return {p: (written.get(p, 0), e) for p, e in sorted(end.items()) if written.get(p, 0) < e}
-
-
-def kafka_end_offsets(config: dict[str, Any], topic: str, timeout: float = 30) -> dict[int, int]:
-    """The topic's end offsets (the next offset each partition will give), per partition."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    # A consumer only to ask for offsets: it joins no group and commits nothing.
-    consumer = Consumer({**config, "group.id": "airyard-domains-lake", "enable.auto.commit": False})
-    try:
-        partitions = consumer.list_topics(topic, timeout=timeout).topics[topic].partitions
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1] for p in partitions}
-    finally:
-        consumer.close()

@@ -1,4 +1,4 @@
-"""Operators of the domain pipeline: ingestion, Kafka health, Delta freshness and Spark job checks."""
+"""Operators of the domain pipeline: ingestion, the bronze stream, the lake build and its checks."""
 
 from __future__ import annotations
 
@@ -10,22 +10,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import BaseHook, BaseOperator
+from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airyard import cluster, envconn, services
+from airyard import cluster, services
 from airyard.domains import ingest, lake
 from airyard.domains import sources as feeds
 from airyard.spark import applications
 
 EXECUTION_MODES = ("subprocess", "pod")
 PLUGINS_DIR = str(Path(__file__).resolve().parents[2])
-
-
-def kafka_config(conn_id: str) -> dict[str, Any]:
-    """The librdkafka configuration of a Kafka connection (bootstrap servers, authentication)."""
-    c = BaseHook.get_connection(conn_id)
-    return envconn.kafka_config(envconn.EnvConnection(conn_id, extra=c.extra_dejson))
 
 
 def interval(context: Any) -> tuple[str, str]:
@@ -140,44 +134,6 @@ class IngestionOperator(BaseOperator):
         if failed and self.fail_on_source_error:
             raise AirflowException(f"sources failed (the others were ingested): {', '.join(failed)}")
         return summary
-
-
-class KafkaHealthCheckOperator(BaseOperator):
-    """Fail unless the brokers answer and every topic in `topics` exists with a leader on each partition."""
-
-    def __init__(
-        self,
-        *,
-        kafka_conn_id: str = ingest.KAFKA_CONN,
-        topics: Sequence[str] = (),
-        timeout: float = 15,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.setdefault("executor_config", services.executor_config(ingest.KAFKA_SERVICE))
-        super().__init__(**kwargs)
-        self.kafka_conn_id = kafka_conn_id
-        self.topics = list(topics)
-        self.timeout = timeout
-
-    def execute(self, context: Any) -> dict[str, Any]:
-        from confluent_kafka.admin import AdminClient
-
-        admin = AdminClient(kafka_config(self.kafka_conn_id))
-        try:
-            meta = admin.list_topics(timeout=self.timeout)
-        except Exception as exc:
-            raise AirflowException(f"Kafka unreachable: {exc}") from exc
-        if not meta.brokers:
-            raise AirflowException("Kafka answered with no brokers")
-        missing = [t for t in self.topics if t not in meta.topics or meta.topics[t].error is not None]
-        leaderless = [
-            t for t in self.topics if t not in missing and any(p.leader < 0 for p in meta.topics[t].partitions.values())
-        ]
-        if missing or leaderless:
-            raise AirflowException(f"Kafka topics missing: {missing}; without a leader: {leaderless}")
-        result = {"brokers": len(meta.brokers), "topics": {t: len(meta.topics[t].partitions) for t in self.topics}}
-        self.log.info("Kafka healthy: %s", result)
-        return result
 
 
 class DataFreshnessCheckOperator(BaseOperator):
@@ -333,7 +289,9 @@ class DomainsLakeOperator(BaseOperator):
     def _wait_for_bronze(self, apps: applications.Applications) -> None:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        end = lake.kafka_end_offsets(kafka_config(ingest.KAFKA_CONN), self.topic)
+        from airyard.kafka.hooks import KafkaHook
+
+        end = KafkaHook(ingest.KAFKA_CONN).end_offsets(self.topic, group=lake.OFFSETS_GROUP)
         s3 = S3Hook(aws_conn_id=lake.STORE_CONN).get_conn()
         deadline = apps.clock() + self.bronze_timeout
         while behind := lake.bronze_behind(lake.bronze_offsets(s3, self.topic), end):

@@ -230,12 +230,11 @@ def collect_mongo(db: Any) -> dict[str, Any]:
 
 
 def collect(mongo_conn_id: str = "mongo_default") -> dict[str, Any]:
-    from airyard.movies.hooks import MongoDBHook
+    from airyard.mongo.hooks import MongoHook
 
     runs, failed = collect_airflow()
-    hook = MongoDBHook(mongo_conn_id)
-    with hook.get_conn() as client:
-        mongo = collect_mongo(hook.database(client))
+    with MongoHook(mongo_conn_id) as hook:
+        mongo = collect_mongo(hook.database())
     return {"generated_at": datetime.now(UTC), "runs": runs, "failed_tasks": failed, **mongo}
 
 

@@ -18,7 +18,6 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from airyard import alerts, cluster, services
 from airyard.movies import (
-    ALL_TOPICS,
     KAFKA_CONN,
     MOVIES,
     PIPELINE_METRICS,
@@ -28,7 +27,6 @@ from airyard.movies import (
     TOPIC_METRICS,
     quality,
 )
-from airyard.movies.hooks import KafkaHook, MongoDBHook
 from airyard.operators.task_pod import TaskPodOperator
 
 MOVIES_IMAGE = "movies"
@@ -86,21 +84,6 @@ class TMDBExtractOperator(TaskPodOperator):
             self.movie_ids if isinstance(self.movie_ids, str) else json.dumps(self.movie_ids),
         ]
         return super().execute(context)
-
-
-class KafkaHealthCheckOperator(BaseOperator):
-    """Fail unless a broker answers and every topic the pipeline uses exists."""
-
-    def __init__(self, *, topics: Sequence[str] = ALL_TOPICS, kafka_conn_id: str = KAFKA_CONN, **kwargs: Any) -> None:
-        kwargs.setdefault("executor_config", services.executor_config(KAFKA))
-        super().__init__(**kwargs)
-        self.topics = tuple(topics)
-        self.kafka_conn_id = kafka_conn_id
-
-    def execute(self, context: Any) -> dict[str, Any]:
-        result = KafkaHook(self.kafka_conn_id).health(self.topics)
-        self.log.info("Kafka healthy: %s", result)
-        return result
 
 
 class SparkClusterCheckOperator(BaseOperator):
@@ -243,10 +226,11 @@ class MongoDBValidationOperator(BaseOperator):
         self.mongo_conn_id = mongo_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
-        hook = MongoDBHook(self.mongo_conn_id)
+        from airyard.mongo.hooks import MongoHook
+
         results = []
-        with hook.get_conn() as client:
-            db = hook.database(client)
+        with MongoHook(self.mongo_conn_id) as hook:
+            db = hook.database()
             for name in self.collections:
                 docs = db[name].find({}, sort=[("last_seen_at", -1)], limit=int(self.sample_size))
                 results.append(quality.validate_schema(name, docs, self.min_valid_ratio))
@@ -264,11 +248,10 @@ class FreshnessCheckOperator(BaseOperator):
         self.mongo_conn_id = mongo_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
-        hook = MongoDBHook(self.mongo_conn_id)
-        with hook.get_conn() as client:
-            newest = hook.database(client)[MOVIES].find_one(
-                {}, sort=[("last_seen_at", -1)], projection={"last_seen_at": 1}
-            )
+        from airyard.mongo.hooks import MongoHook
+
+        with MongoHook(self.mongo_conn_id) as hook:
+            newest = hook.database()[MOVIES].find_one({}, sort=[("last_seen_at", -1)], projection={"last_seen_at": 1})
         return quality.freshness(newest.get("last_seen_at") if newest else None, self.max_age_hours)
 
 
@@ -285,10 +268,11 @@ class VolumeCheckOperator(BaseOperator):
         self.mongo_conn_id = mongo_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
-        hook = MongoDBHook(self.mongo_conn_id)
-        with hook.get_conn() as client:
+        from airyard.mongo.hooks import MongoHook
+
+        with MongoHook(self.mongo_conn_id) as hook:
             runs = list(
-                hook.database(client)[PIPELINE_METRICS].find(
+                hook.database()[PIPELINE_METRICS].find(
                     {"dag_id": "movie_data_ingestion"}, sort=[("recorded_at", -1)], limit=self.history + 1
                 )
             )
@@ -317,6 +301,8 @@ class KafkaLagCheckOperator(BaseOperator):
         self.kafka_conn_id = kafka_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from airyard.kafka.hooks import KafkaHook
+
         committed, high = KafkaHook(self.kafka_conn_id).lag(self.group, RAW_TOPICS)
         return quality.kafka_lag(committed, high, self.max_lag)
 
@@ -341,6 +327,8 @@ class QualityReportOperator(BaseOperator):
         self.mongo_conn_id = mongo_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from airyard.mongo.hooks import MongoHook
+
         ti = context["ti"]
         checks = []
         for task_id in self.check_task_ids:
@@ -349,9 +337,8 @@ class QualityReportOperator(BaseOperator):
         rep = quality.report(checks, float(self.threshold))
         rep["run_id"] = context["run_id"]
         rep["dag_id"] = ti.dag_id
-        hook = MongoDBHook(self.mongo_conn_id)
-        with hook.get_conn() as client:
-            hook.database(client)[QUALITY_REPORTS].update_one({"run_id": rep["run_id"]}, {"$set": rep}, upsert=True)
+        with MongoHook(self.mongo_conn_id) as hook:
+            hook.database()[QUALITY_REPORTS].update_one({"run_id": rep["run_id"]}, {"$set": rep}, upsert=True)
         self.log.info("%s", quality.summary_text(rep))
         return {**rep, "generated_at": rep["generated_at"].isoformat()}
 
@@ -412,6 +399,9 @@ class ExtractionMetricsOperator(BaseOperator):
         self.mongo_conn_id = mongo_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from airyard.kafka.hooks import KafkaHook
+        from airyard.mongo.hooks import MongoHook
+
         ti = context["ti"]
         per_task = {t: ti.xcom_pull(task_ids=t) or {} for t in self.extract_task_ids}
         metrics: dict[str, Any] = {
@@ -427,9 +417,8 @@ class ExtractionMetricsOperator(BaseOperator):
             },
         }
         KafkaHook(self.kafka_conn_id).produce_json(TOPIC_METRICS, f"ingestion:{context['run_id']}", metrics)
-        hook = MongoDBHook(self.mongo_conn_id)
-        with hook.get_conn() as client:
-            hook.database(client)[PIPELINE_METRICS].update_one(
+        with MongoHook(self.mongo_conn_id) as hook:
+            hook.database()[PIPELINE_METRICS].update_one(
                 {"run_id": metrics["run_id"], "dag_id": metrics["dag_id"]}, {"$set": metrics}, upsert=True
             )
         self.log.info("extraction metrics: %s", metrics)

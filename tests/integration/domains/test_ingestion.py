@@ -1,4 +1,4 @@
-"""IngestionOperator and KafkaHealthCheckOperator against a real Kafka and the fake feeds (loopback)."""
+"""IngestionOperator against a real Kafka and the fake feeds (loopback)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowException
-from airyard.domains.operators import IngestionOperator, KafkaHealthCheckOperator
+from airyard.domains.operators import IngestionOperator
 from airyard.domains.sources import DEFAULT_CONFIG
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -143,16 +143,3 @@ def test_a_feed_that_is_down_fails_alone(kafka_service, feeds, topics, monkeypat
     assert by_source["urlhaus_hostfile"]["status"] == "ok"
     messages = consume(kafka_service.address, observed, 3)
     assert {m["domain"] for m in messages} == threat_feeds.EXPECTED["urlhaus_hostfile"]
-
-
-def test_kafka_health_check(kafka_service, topics, monkeypatch) -> None:
-    kafka_connection(monkeypatch, kafka_service.address)
-    ok = KafkaHealthCheckOperator(task_id="check", topics=list(topics))
-    assert ok.execute({}) == {"brokers": 1, "topics": {topics[0]: 1, topics[1]: 1}}
-    missing = KafkaHealthCheckOperator(task_id="check", topics=["no.such.topic"])
-    with pytest.raises(AirflowException, match=r"no\.such\.topic"):
-        missing.execute({})
-    kafka_connection(monkeypatch, "127.0.0.1:1")
-    down = KafkaHealthCheckOperator(task_id="check", topics=[], timeout=3)
-    with pytest.raises(AirflowException, match="unreachable"):
-        down.execute({})

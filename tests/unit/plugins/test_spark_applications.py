@@ -16,6 +16,7 @@ import pytest
 from airflow.providers.amazon.aws.hooks import s3 as s3_hooks
 from airflow.sdk.exceptions import AirflowException
 from airyard.domains import lake, operators
+from airyard.kafka import hooks as kafka_hooks
 from airyard.spark import applications
 from airyard.spark.applications import Applications, BuildTimeout
 from kubernetes.client.rest import ApiException
@@ -210,8 +211,9 @@ def lake_operator(
         )
         # Kafka's end offsets and the bronze stream's progress (caught up unless the test says otherwise)
         bronze = bronze or Bronze(end={0: 4}, written={0: 4})
-        monkeypatch.setattr(operators, "kafka_config", lambda conn_id: {})
-        monkeypatch.setattr(lake, "kafka_end_offsets", lambda config, topic: dict(bronze.end))
+        monkeypatch.setattr(
+            kafka_hooks, "KafkaHook", lambda conn_id: SimpleNamespace(end_offsets=lambda topic, group: dict(bronze.end))
+        )
         monkeypatch.setattr(lake, "bronze_offsets", lambda s3, topic: dict(bronze.written))
         monkeypatch.setattr(s3_hooks, "S3Hook", lambda aws_conn_id: SimpleNamespace(get_conn=lambda: None))
         op = operators.DomainsLakeOperator(task_id="build_lake", namespace=NS, timeout=timeout, bronze_timeout=60)
