@@ -1,31 +1,29 @@
-"""Alerts shared by every pipeline: e-mail through an SMTP connection and a Slack-style webhook.
+"""Alerts of every pipeline, sent through Airflow's notifiers: the smtp provider's SmtpNotifier and
+the slack provider's SlackWebhookNotifier.
 
 Connections (Airflow connections, e.g. AIRFLOW_CONN_<ID> keys in the Secret
-airyard-airflow-external-connections):
+<release>-airflow-external-connections), in the providers' own forms:
 
 - ``smtp_default`` (type smtp): host, port, login/password (optional). Extra: ``from_email``,
-  ``to`` (comma-separated recipients), ``use_ssl`` / ``use_starttls`` (default: neither; set
-  ``use_starttls`` for a real relay).
-- ``slack_webhook`` (type slackwebhook or http): the webhook URL, either whole in ``host`` or as
-  ``host`` + ``password`` (the provider's convention: host ``https://hooks…/services``, password
-  ``T…/B…/…``). The body is Slack's incoming-webhook JSON ``{"text": …}``.
+  ``disable_ssl`` / ``disable_tls`` (the provider's defaults: SSL on), and ``to``, the
+  comma-separated recipients, which the platform adds.
+- ``slack_webhook`` (type slackwebhook): password = the webhook token (``T…/B…/…``) or the whole
+  URL; host = the base URL (empty: Slack's). The body is Slack's ``{"text": …}``.
 
 Both channels are optional: an unconfigured channel is skipped with a log line, a failing one is
-logged and reported in the result, so an alert never raises out of a callback. The standard library
-does the talking (smtplib, urllib), so this module also works outside Airflow's providers.
+logged and reported in the result, so an alert never raises out of a callback.
 """
 
 from __future__ import annotations
 
-import json
+import html
 import logging
-import smtplib
-import ssl
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +53,10 @@ def _connection(conn_id: str) -> Any | None:
         return None
 
 
-def _flag(extra: Mapping[str, Any], key: str) -> bool:
-    return str(extra.get(key, "false")).lower() in {"1", "true", "yes"}
-
-
 def send_email(subject: str, body: str, *, conn_id: str = SMTP_CONN_ID, to: Sequence[str] | None = None) -> bool:
-    """Send a plain-text e-mail; False if the connection or recipients are missing."""
+    """Send `body` as preformatted text; False if the connection or its recipients are missing."""
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
     conn = _connection(conn_id)
     if conn is None or not conn.host:
         log.info("alerts: no %s connection, e-mail skipped", conn_id)
@@ -70,53 +66,25 @@ def send_email(subject: str, body: str, *, conn_id: str = SMTP_CONN_ID, to: Sequ
     if not recipients:
         log.info("alerts: %s has no recipients (extra 'to'), e-mail skipped", conn_id)
         return False
-    msg = EmailMessage()
-    msg["Subject"] = subject
-    msg["From"] = extra.get("from_email") or conn.login or "airyard@localhost"
-    msg["To"] = ", ".join(recipients)
-    msg.set_content(body)
-    port = int(conn.port or (465 if _flag(extra, "use_ssl") else 25))
-    timeout = float(extra.get("timeout", 30))
-    smtp: smtplib.SMTP
-    if _flag(extra, "use_ssl"):
-        smtp = smtplib.SMTP_SSL(conn.host, port, timeout=timeout, context=ssl.create_default_context())
-    else:
-        smtp = smtplib.SMTP(conn.host, port, timeout=timeout)
-    with smtp:
-        if _flag(extra, "use_starttls"):
-            smtp.starttls(context=ssl.create_default_context())
-        if conn.login and conn.password:
-            smtp.login(conn.login, conn.password)
-        smtp.send_message(msg)
+    SmtpNotifier(
+        to=recipients,
+        from_email=extra.get("from_email") or conn.login or "airyard@localhost",
+        subject=subject,
+        html_content=f"<pre>{html.escape(body, quote=False)}</pre>",
+        smtp_conn_id=conn_id,
+    ).notify({})
     return True
-
-
-def webhook_url(conn: Any) -> str:
-    """The webhook URL of a connection: host alone, or host + password (the Slack provider's form)."""
-    host = (conn.host or "").rstrip("/")
-    password = conn.password or ""
-    if password.startswith(("http://", "https://")):
-        return password
-    if host and not host.startswith(("http://", "https://")):
-        host = f"https://{host}"
-    return f"{host}/{password.lstrip('/')}" if password else host
 
 
 def send_slack(text: str, *, conn_id: str = SLACK_CONN_ID) -> bool:
     """Post ``{"text": …}`` to the webhook; False if the connection is missing."""
+    from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
+
     conn = _connection(conn_id)
-    if conn is None or not (conn.host or conn.password):
+    if conn is None or not conn.password:
         log.info("alerts: no %s connection, webhook skipped", conn_id)
         return False
-    req = urllib.request.Request(
-        webhook_url(conn),
-        data=json.dumps({"text": text}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        if resp.status >= 300:
-            raise RuntimeError(f"webhook answered HTTP {resp.status}")
+    SlackWebhookNotifier(slack_webhook_conn_id=conn_id, text=text, timeout=30).notify({})
     return True
 
 
@@ -173,3 +141,46 @@ def on_failure_callback(context: Mapping[str, Any]) -> None:
     """``on_failure_callback`` for default_args: alert on every configured channel."""
     subject, body = failure_message(context)
     notify(subject, body, severity="critical")
+
+
+class AlertOperator(BaseOperator):
+    """Send the alert a pipeline composes in ``message(context)`` on every configured channel.
+
+    :param severity: the alert's level, in its title.
+    :param fail: fail the task after alerting (a gate that must show the run as failed).
+    :param require_delivery: fail when no channel delivered it.
+    """
+
+    def __init__(
+        self,
+        *,
+        severity: str = "warning",
+        fail: bool = False,
+        require_delivery: bool = False,
+        smtp_conn_id: str = SMTP_CONN_ID,
+        slack_conn_id: str = SLACK_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.severity = severity
+        self.fail = fail
+        self.require_delivery = require_delivery
+        self.smtp_conn_id = smtp_conn_id
+        self.slack_conn_id = slack_conn_id
+
+    def message(self, context: Any) -> tuple[str, str]:
+        """The alert's subject and body."""
+        raise NotImplementedError
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        subject, body = self.message(context)
+        result = notify(
+            subject, body, severity=self.severity, smtp_conn_id=self.smtp_conn_id, slack_conn_id=self.slack_conn_id
+        )
+        outcome = {"subject": subject, "email": result.email, "slack": result.slack}
+        self.log.info("ALERT %s: %s (email %s, slack %s)", subject, body, result.email, result.slack)
+        if self.require_delivery and not result.delivered:
+            raise RuntimeError(f"alert not delivered: email {result.email}, slack {result.slack} {result.errors}")
+        if self.fail:
+            raise AirflowFailException(f"{subject} (alert: email {result.email}, slack {result.slack})")
+        return outcome

@@ -23,7 +23,7 @@ CONNECTIONS = {
         {"conn_type": "http", "host": f"http://{FAKES}.{NS}.svc:8081", "password": WEATHER_KEY}
     ),
     "AIRFLOW_CONN_DOMAINS_ALERTS": json.dumps(
-        {"conn_type": "http", "host": f"http://{FAKES}.{NS}.svc:8080/hooks/domains"}
+        {"conn_type": "slackwebhook", "host": f"http://{FAKES}.{NS}.svc:8080/hooks", "password": "domains"}
     ),
 }
 CLIENT = {f"{REL}-{s}-client": "true" for s in ("kafka", "objectstore", "mongodb")}

@@ -40,7 +40,13 @@ EXTERNAL = {
         "conn_type": "smtp",
         "host": f"movies-e2e-smtp.{NS}.svc",
         "port": 2525,
-        "extra": {"from_email": "airyard@example.org", "to": "oncall@example.org"},
+        # The sink speaks plain SMTP: the provider's SSL and STARTTLS (on by default) are off.
+        "extra": {
+            "from_email": "airyard@example.org",
+            "to": "oncall@example.org",
+            "disable_ssl": True,
+            "disable_tls": True,
+        },
     },
     "AIRFLOW_CONN_SLACK_WEBHOOK": {
         "conn_type": "slackwebhook",

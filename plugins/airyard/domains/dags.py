@@ -11,10 +11,10 @@ from airflow.sdk import DAG, task
 from airyard import alerts
 from airyard.domains import ingest, lake
 from airyard.domains.operators import (
-    AlertOperator,
     BronzeStreamOperator,
     DataFreshnessCheckOperator,
     DomainsLakeOperator,
+    FailedChecksAlertOperator,
     IngestionOperator,
     SparkJobCheckOperator,
 )
@@ -131,7 +131,7 @@ def monitoring_dag(dag_id: str = "monitoring_dag") -> DAG:
             print("METRICS", metrics)
             return metrics
 
-        alert = AlertOperator(task_id="alert_on_failure", slack_conn_id=ALERT_CONN_ID)
+        alert = FailedChecksAlertOperator(task_id="alert_on_failure", slack_conn_id=ALERT_CONN_ID)
         [infra, quality] >> collect_metrics()
         [infra, quality] >> alert
     return dag

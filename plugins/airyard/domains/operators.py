@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException
 
 from airyard import cluster, services
+from airyard.alerts import AlertOperator
 from airyard.domains import ingest, lake
 from airyard.domains import sources as feeds
 from airyard.spark import applications
@@ -319,29 +320,21 @@ class DomainsLakeOperator(BaseOperator):
             self.log.warning("driver log unavailable: %s", exc)
 
 
-class AlertOperator(BaseOperator):
-    """The monitoring gate: runs when an upstream check failed (trigger rule one_failed), alerts through
-    airyard.alerts naming the failed checks, then fails so the run shows as failed (the checks are not
-    the DAG's leaves, so their failure alone would not fail the run). Skipped when every check passed.
+class FailedChecksAlertOperator(AlertOperator):
+    """The monitoring gate: runs when an upstream check failed (trigger rule one_failed), alerts naming
+    the failed checks, then fails so the run shows as failed (the checks are not the DAG's leaves,
+    so their failure alone would not fail the run). Skipped when every check passed.
     """
 
-    def __init__(self, *, slack_conn_id: str = "domains_alerts", **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("trigger_rule", "one_failed")
-        super().__init__(**kwargs)
-        self.slack_conn_id = slack_conn_id
+        kwargs.setdefault("severity", "critical")
+        super().__init__(fail=True, **kwargs)
 
-    def execute(self, context: Any) -> None:
-        from airyard import alerts
-
+    def message(self, context: Any) -> tuple[str, str]:
         ti, run_id = context["ti"], str(context["run_id"])
         states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[run_id])
         states = states.get(run_id, states)
         failed = sorted(t for t, s in states.items() if s in {"failed", "upstream_failed"} and t != self.task_id)
         body = f"Run {run_id} of {ti.dag_id}: failed checks: {', '.join(failed) or '(see the run)'}"
-        result = alerts.notify(
-            f"{ti.dag_id}: {len(failed)} check(s) failed", body, severity="critical", slack_conn_id=self.slack_conn_id
-        )
-        self.log.info("ALERT %s (email %s, slack %s)", body, result.email, result.slack)
-        raise AirflowFailException(
-            f"failed checks: {', '.join(failed)} (alert: email {result.email}, slack {result.slack})"
-        )
+        return f"{ti.dag_id}: {len(failed)} check(s) failed", body

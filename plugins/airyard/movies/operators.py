@@ -361,24 +361,19 @@ class DataQualityBranchOperator(BaseBranchOperator):
         return self.alert_task_id if breached else self.ok_task_id
 
 
-class QualityAlertOperator(BaseOperator):
-    """E-mail and webhook alert with the quality report (airyard.alerts)."""
+class QualityAlertOperator(alerts.AlertOperator):
+    """Alert with the quality report; fails when no channel delivered it."""
 
     def __init__(self, *, report_task_id: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(require_delivery=True, **kwargs)
         self.report_task_id = report_task_id
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def message(self, context: Any) -> tuple[str, str]:
         rep = context["ti"].xcom_pull(task_ids=self.report_task_id)
         subject = (
             f"Movie data quality {rep['score']:.2f} below {rep['threshold']:.2f}: {', '.join(rep['failed_checks'])}"
         )
-        result = alerts.notify(subject, quality.summary_text(rep) + f"\nRun: {context['run_id']}", severity="warning")
-        if not result.delivered:
-            raise RuntimeError(
-                f"quality alert not delivered: email {result.email}, slack {result.slack} {result.errors}"
-            )
-        return {"email": result.email, "slack": result.slack}
+        return subject, quality.summary_text(rep) + f"\nRun: {context['run_id']}"
 
 
 class ExtractionMetricsOperator(BaseOperator):

@@ -1,4 +1,5 @@
-"""airyard.alerts delivers to an SMTP server and a webhook (the stdlib fakes of tests/fakes)."""
+"""airyard.alerts delivers through the providers' notifiers to an SMTP server and a webhook (the stdlib
+fakes of tests/fakes)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 from airyard import alerts
 
 from tests.fakes import smtp_sink, webhook
@@ -19,7 +21,12 @@ def sinks(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[smtp_sink.Mailbox, 
     servers, box = smtp_sink.serve("127.0.0.1", smtp_port, http_port)
     hook_server, receiver = webhook.serve("127.0.0.1", hook_port)
     smtp = {"conn_type": "smtp", "host": "127.0.0.1", "port": smtp_port, "login": "u", "password": "p"}
-    smtp["extra"] = {"from_email": "airyard@example.org", "to": "oncall@example.org, data@example.org"}
+    smtp["extra"] = {
+        "from_email": "airyard@example.org",
+        "to": "oncall@example.org, data@example.org",
+        "disable_ssl": True,
+        "disable_tls": True,
+    }
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(smtp))
     slack = {"conn_type": "slackwebhook", "host": f"http://127.0.0.1:{hook_port}/services", "password": "T0/B0/x"}
     monkeypatch.setenv("AIRFLOW_CONN_SLACK_WEBHOOK", json.dumps(slack))
@@ -56,8 +63,32 @@ def test_unconfigured_and_broken_channels_never_raise(monkeypatch: pytest.Monkey
     assert alerts.notify("x", "y").delivered is False
     closed = free_port()
     monkeypatch.setenv(
-        "AIRFLOW_CONN_SLACK_WEBHOOK", json.dumps({"conn_type": "http", "host": f"http://127.0.0.1:{closed}/h"})
+        "AIRFLOW_CONN_SLACK_WEBHOOK",
+        json.dumps({"conn_type": "slackwebhook", "host": f"http://127.0.0.1:{closed}", "password": "h"}),
     )
     result = alerts.notify("x", "y")
     assert result.slack == "failed"
     assert result.errors
+
+
+class Alert(alerts.AlertOperator):
+    def message(self, context: dict) -> tuple[str, str]:
+        return f"checks of {context['run_id']} failed", "check_gold_freshness"
+
+
+def test_the_alert_operator_alerts_then_fails_the_gate(
+    sinks: tuple[smtp_sink.Mailbox, webhook.WebhookReceiver],
+) -> None:
+    box, receiver = sinks
+    with pytest.raises(AirflowFailException, match="checks of r1 failed"):
+        Alert(task_id="alert_on_failure", severity="critical", fail=True).execute({"run_id": "r1"})
+    assert box.messages[0]["subject"] == "[airyard][CRITICAL] checks of r1 failed"
+    assert "check_gold_freshness" in receiver.messages[0]["body"]["text"]
+
+
+def test_an_alert_that_must_be_delivered_fails_when_no_channel_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_SLACK_WEBHOOK", raising=False)
+    assert Alert(task_id="a").execute({"run_id": "r2"})["email"] == "skipped"
+    with pytest.raises(RuntimeError, match="not delivered"):
+        Alert(task_id="a", require_delivery=True).execute({"run_id": "r2"})
