@@ -12,13 +12,13 @@ from airyard import alerts
 from airyard.domains import ingest, lake
 from airyard.domains.operators import (
     BronzeStreamOperator,
-    DataFreshnessCheckOperator,
     DomainsLakeOperator,
     FailedChecksAlertOperator,
     IngestionOperator,
     SparkJobCheckOperator,
 )
 from airyard.kafka.operators import KafkaHealthCheckOperator
+from airyard.objectstore.operators import DeltaFreshnessCheckOperator
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 TOPICS = [ingest.OBSERVED_TOPIC, ingest.REJECTED_TOPIC]
@@ -112,10 +112,11 @@ def monitoring_dag(dag_id: str = "monitoring_dag") -> DAG:
             SparkJobCheckOperator(task_id="check_spark", job_name=lake.STREAM_JOB)
         with TaskGroup("data_quality") as quality:
             for layer, key in lake.LAYERS.items():
-                DataFreshnessCheckOperator(
+                DeltaFreshnessCheckOperator(
                     task_id=f"check_{layer}_freshness",
                     delta_path=f"s3://{lake.BUCKET}/{key}",
-                    max_age_minutes=lake.MAX_AGE_MINUTES[layer],
+                    service=lake.STORE_SERVICE,
+                    max_age=timedelta(minutes=lake.MAX_AGE_MINUTES[layer]),
                 )
 
         @task(trigger_rule="all_done")
@@ -124,8 +125,8 @@ def monitoring_dag(dag_id: str = "monitoring_dag") -> DAG:
             metrics: dict[str, Any] = {}
             for layer in lake.LAYERS:
                 fresh = ti.xcom_pull(task_ids=f"data_quality.check_{layer}_freshness", key="freshness")
-                metrics[f"{layer}_age_minutes"] = fresh["age_minutes"] if fresh else None
-                metrics[f"{layer}_fresh"] = bool(fresh and fresh["fresh"])
+                metrics[f"{layer}_age_minutes"] = fresh["details"]["age_minutes"] if fresh else None
+                metrics[f"{layer}_fresh"] = bool(fresh and fresh["passed"])
             metrics["kafka"] = ti.xcom_pull(task_ids="infrastructure_health.check_kafka")
             metrics["spark"] = ti.xcom_pull(task_ids="infrastructure_health.check_spark")
             print("METRICS", metrics)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from airyard import cluster, services
+from airyard.objectstore.delta import split_s3
 from airyard.spark.applications import JOB_LABEL, RUN_LABEL, run_label, state_of
 
 BUCKET = "domains"
@@ -29,70 +28,11 @@ STREAM_JOB = "domains-bronze"
 #: How often the stream looks for new records in Kafka.
 STREAM_TRIGGER_SECONDS = 30
 #: What the lake job's driver and executors use (jobs/domains_lake.py reads the connections).
-SERVICES = ("kafka:domains", "objectstore:domains")
+STORE_SERVICE = "objectstore:domains"
+SERVICES = ("kafka:domains", STORE_SERVICE)
 STORE_CONN = "objectstore_domains"
 #: The consumer group build_lake asks Kafka's end offsets as (it joins nothing and commits nothing).
 OFFSETS_GROUP = "airyard-domains-lake"
-
-
-def split_s3(path: str) -> tuple[str, str]:
-    """s3://bucket/key or s3a://bucket/key -> (bucket, key without trailing slash)."""
-    scheme, _, rest = path.partition("://")
-    if scheme not in {"s3", "s3a"} or not rest:
-        raise ValueError(f"not an s3:// path: {path!r}")
-    bucket, _, key = rest.partition("/")
-    return bucket, key.strip("/")
-
-
-@dataclass(frozen=True)
-class Freshness:
-    path: str
-    version: int
-    committed_at: datetime
-    age_minutes: float
-    operation: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "version": self.version,
-            "committed_at": self.committed_at.isoformat(),
-            "age_minutes": round(self.age_minutes, 2),
-            "operation": self.operation,
-        }
-
-
-def delta_freshness(s3: Any, path: str, now: datetime | None = None) -> Freshness:
-    """Latest version of the Delta table at `path` and its commit time, from its _delta_log.
-
-    Raises FileNotFoundError when there is no table. `s3` is a boto3 S3 client.
-    """
-    bucket, key = split_s3(path)
-    log_prefix = f"{key}/_delta_log/"
-    start_after = ""
-    try:  # the last checkpoint bounds the listing (the log keeps 30 days of commits)
-        doc = json.loads(s3.get_object(Bucket=bucket, Key=log_prefix + "_last_checkpoint")["Body"].read())
-        start_after = f"{log_prefix}{int(doc['version']):020d}"
-    except s3.exceptions.NoSuchKey:
-        pass
-    commits: list[tuple[int, str]] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=log_prefix, StartAfter=start_after):
-        for obj in page.get("Contents", []):
-            name = obj["Key"][len(log_prefix) :]
-            if name.endswith(".json") and name[:-5].isdigit():
-                commits.append((int(name[:-5]), obj["Key"]))
-    if not commits:
-        raise FileNotFoundError(f"no Delta table at {path} (no commits in {log_prefix})")
-    version, latest = max(commits)
-    body = s3.get_object(Bucket=bucket, Key=latest)["Body"].read().decode()
-    info = next((json.loads(line)["commitInfo"] for line in body.splitlines() if '"commitInfo"' in line), None)
-    if not info or "timestamp" not in info:
-        raise ValueError(f"{path} version {version} has no commitInfo timestamp")
-    committed = datetime.fromtimestamp(int(info["timestamp"]) / 1000, tz=UTC)
-    current = now or datetime.now(tz=UTC)
-    return Freshness(
-        path, version, committed, (current - committed).total_seconds() / 60, str(info.get("operation", ""))
-    )
 
 
 def application_name(run_id: str, try_number: int) -> str:

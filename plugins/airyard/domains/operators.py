@@ -137,43 +137,6 @@ class IngestionOperator(BaseOperator):
         return summary
 
 
-class DataFreshnessCheckOperator(BaseOperator):
-    """Fail when the Delta table at `delta_path` (s3:// or s3a://) has no commit in the last `max_age_minutes`."""
-
-    template_fields: Sequence[str] = ("delta_path",)
-
-    def __init__(
-        self, *, delta_path: str, max_age_minutes: float, aws_conn_id: str = lake.STORE_CONN, **kwargs: Any
-    ) -> None:
-        kwargs.setdefault("executor_config", services.executor_config("objectstore:domains"))
-        super().__init__(**kwargs)
-        self.delta_path = delta_path
-        self.max_age_minutes = max_age_minutes
-        self.aws_conn_id = aws_conn_id
-
-    def execute(self, context: Any) -> dict[str, Any]:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        s3 = S3Hook(aws_conn_id=self.aws_conn_id).get_conn()
-        try:
-            fresh = lake.delta_freshness(s3, self.delta_path)
-        except FileNotFoundError as exc:
-            raise AirflowException(str(exc)) from exc
-        result = {
-            **fresh.as_dict(),
-            "max_age_minutes": self.max_age_minutes,
-            "fresh": fresh.age_minutes <= self.max_age_minutes,
-        }
-        context["ti"].xcom_push(key="freshness", value=result)
-        if not result["fresh"]:
-            raise AirflowException(
-                f"{self.delta_path} is stale: last commit (version {fresh.version}) {fresh.age_minutes:.0f} min ago "
-                f"> {self.max_age_minutes} min"
-            )
-        self.log.info("%s fresh: version %d, %.1f min old", self.delta_path, fresh.version, fresh.age_minutes)
-        return result
-
-
 def _kube_clients() -> tuple[Any, Any, Any]:
     from kubernetes import client, config
 

@@ -238,23 +238,6 @@ class MongoDBValidationOperator(BaseOperator):
         return {"check": "schema", "passed": passed, "details": {r["check"]: r["details"] for r in results}}
 
 
-class FreshnessCheckOperator(BaseOperator):
-    """The newest movie was seen within `max_age_hours`."""
-
-    def __init__(self, *, max_age_hours: float = 26, mongo_conn_id: str = "mongo_default", **kwargs: Any) -> None:
-        kwargs.setdefault("executor_config", services.executor_config(MONGODB))
-        super().__init__(**kwargs)
-        self.max_age_hours = max_age_hours
-        self.mongo_conn_id = mongo_conn_id
-
-    def execute(self, context: Any) -> dict[str, Any]:
-        from airyard.mongo.hooks import MongoHook
-
-        with MongoHook(self.mongo_conn_id) as hook:
-            newest = hook.database()[MOVIES].find_one({}, sort=[("last_seen_at", -1)], projection={"last_seen_at": 1})
-        return quality.freshness(newest.get("last_seen_at") if newest else None, self.max_age_hours)
-
-
 class VolumeCheckOperator(BaseOperator):
     """Records extracted in the latest ingestion run versus the runs before it (pipeline_metrics)."""
 

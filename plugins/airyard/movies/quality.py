@@ -65,22 +65,6 @@ def validate_schema(
     }
 
 
-def freshness(latest: datetime | None, max_age_hours: float, now: datetime | None = None) -> dict[str, Any]:
-    now = now or datetime.now(UTC)
-    if latest is not None and latest.tzinfo is None:
-        latest = latest.replace(tzinfo=UTC)  # pymongo returns naive UTC datetimes
-    age = None if latest is None else (now - latest).total_seconds() / 3600
-    return {
-        "check": "freshness",
-        "passed": age is not None and age <= max_age_hours,
-        "details": {
-            "latest": latest.isoformat() if latest else None,
-            "age_hours": None if age is None else round(age, 2),
-            "max_age_hours": max_age_hours,
-        },
-    }
-
-
 def volume_anomaly(
     current: float, history: list[float], tolerance: float = 3.0, min_history: int = 3
 ) -> dict[str, Any]:

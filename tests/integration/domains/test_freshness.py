@@ -1,4 +1,4 @@
-"""DataFreshnessCheckOperator reads a Delta table's last commit from a real object store."""
+"""DeltaFreshnessCheckOperator reads a Delta table's last commit from a real object store."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from airflow.sdk.exceptions import AirflowException
-from airyard.domains.lake import delta_freshness
-from airyard.domains.operators import DataFreshnessCheckOperator
 from airyard.maintenance import delete_older_than
+from airyard.objectstore.delta import last_commit
+from airyard.objectstore.operators import DeltaFreshnessCheckOperator
 
 from tests import services
 
@@ -32,7 +32,7 @@ def s3(s3_service, monkeypatch):
         "password": s3_service.password,
         "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
     }
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_TEST", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW_CONN_OBJECTSTORE_DOMAINS", json.dumps(conn))  # service "objectstore:domains"
     client = services.s3_client(s3_service)
     bucket = f"lake-{uuid.uuid4().hex[:8]}"
     client.create_bucket(Bucket=bucket)
@@ -54,31 +54,32 @@ def test_latest_version_and_age(s3) -> None:
     now = datetime.now(tz=UTC)
     for v, minutes in enumerate([90, 40, 5]):
         commit(client, bucket, "lake/bronze", v, now - timedelta(minutes=minutes))
-    fresh = delta_freshness(client, f"s3a://{bucket}/lake/bronze", now=now)
-    assert fresh.version == 2
-    assert fresh.age_minutes == pytest.approx(5, abs=0.1)
-    assert fresh.operation == "MERGE"
+    last = last_commit(client, f"s3a://{bucket}/lake/bronze")
+    assert last.version == 2
+    assert (now - last.committed_at).total_seconds() / 60 == pytest.approx(5, abs=0.1)
+    assert last.operation == "MERGE"
 
 
 def test_operator_passes_fresh_and_fails_stale_or_missing(s3) -> None:
     client, bucket = s3
     commit(client, bucket, "lake/silver", 0, datetime.now(tz=UTC) - timedelta(minutes=45))
     ti = FakeTI()
-    ok = DataFreshnessCheckOperator(
-        task_id="f", delta_path=f"s3://{bucket}/lake/silver", max_age_minutes=60, aws_conn_id="aws_test"
-    )
-    assert ok.execute({"ti": ti})["fresh"] is True
-    assert ti.xcom["freshness"]["version"] == 0
-    stale = DataFreshnessCheckOperator(
-        task_id="f", delta_path=f"s3://{bucket}/lake/silver", max_age_minutes=30, aws_conn_id="aws_test"
-    )
+    ok = check(f"s3://{bucket}/lake/silver", minutes=60).execute({"ti": ti})
+    assert ok["passed"] is True
+    assert ti.xcom["freshness"]["details"]["version"] == 0
+    stale = check(f"s3://{bucket}/lake/silver", minutes=30)
     with pytest.raises(AirflowException, match="stale"):
-        stale.execute({"ti": FakeTI()})
-    missing = DataFreshnessCheckOperator(
-        task_id="f", delta_path=f"s3://{bucket}/lake/gold", max_age_minutes=30, aws_conn_id="aws_test"
-    )
+        stale.execute({"ti": ti})
+    assert ti.xcom["freshness"]["details"]["age_minutes"] == pytest.approx(45, abs=1)  # still told
+    missing = check(f"s3://{bucket}/lake/gold", minutes=30)
     with pytest.raises(AirflowException, match="no Delta table"):
         missing.execute({"ti": FakeTI()})
+
+
+def check(path: str, minutes: int) -> DeltaFreshnessCheckOperator:
+    return DeltaFreshnessCheckOperator(
+        task_id="f", delta_path=path, service="objectstore:domains", max_age=timedelta(minutes=minutes)
+    )
 
 
 def test_log_retention_deletes_only_old_objects(s3) -> None:

@@ -18,6 +18,7 @@ import pytest
 import redis
 from airyard.kafka.hooks import KafkaHook
 from airyard.mongo.hooks import MongoHook
+from airyard.mongo.operators import MongoFreshnessCheckOperator
 from airyard.movies import (
     ALL_TOPICS,
     KAFKA_CONN,
@@ -35,7 +36,6 @@ from airyard.movies.hooks import TMDBHook
 from airyard.movies.operators import (
     DataQualityBranchOperator,
     ExtractionMetricsOperator,
-    FreshnessCheckOperator,
     KafkaLagCheckOperator,
     MongoDBValidationOperator,
     QualityReportOperator,
@@ -299,6 +299,9 @@ class FakeTI:
     def xcom_pull(self, task_ids: str) -> Any:
         return self.results.get(task_ids)
 
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.results[key] = value
+
 
 def test_quality_operators_flag_bad_documents_and_store_the_report(env: dict[str, str], db: Any) -> None:
     now = datetime.now(UTC)
@@ -315,7 +318,10 @@ def test_quality_operators_flag_bad_documents_and_store_the_report(env: dict[str
     assert schema["passed"] is False
     assert schema["details"]["schema_movies"]["invalid"] == 1
 
-    assert FreshnessCheckOperator(task_id="f").execute({})["passed"] is True
+    fresh = MongoFreshnessCheckOperator(
+        task_id="f", service="mongodb:movies", collection="movies", field="last_seen_at", max_age=timedelta(hours=26)
+    )
+    assert fresh.execute({"ti": FakeTI({})})["passed"] is True
     for i, n in enumerate([100, 104, 98, 101]):
         db.pipeline_metrics.insert_one(
             {

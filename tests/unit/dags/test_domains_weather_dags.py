@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -62,8 +63,8 @@ def test_monitoring_groups_and_gate(dags: DagBag) -> None:
         "data_quality.check_gold_freshness",
     }
     assert checks <= set(dag.task_ids)
-    ages = {t: dag.get_task(f"data_quality.check_{t}_freshness").max_age_minutes for t in ("bronze", "silver", "gold")}
-    assert ages == {"bronze": 30, "silver": 60, "gold": 120}
+    ages = {t: dag.get_task(f"data_quality.check_{t}_freshness").max_age for t in ("bronze", "silver", "gold")}
+    assert ages == {"bronze": timedelta(minutes=30), "silver": timedelta(minutes=60), "gold": timedelta(minutes=120)}
     for check in checks:
         assert downstream(dag, check) == {"collect_metrics", "alert_on_failure"}
     assert dag.get_task("alert_on_failure").trigger_rule == "one_failed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from airyard.movies import quality, sentiment
+from airyard.operators import freshness
 
 from tests.fakes.tmdb import NEGATIVE, NEUTRAL, POSITIVE
 
@@ -38,9 +39,14 @@ def test_schema_validation_counts_and_samples() -> None:
 
 def test_freshness_and_volume_and_lag() -> None:
     now = datetime.now(UTC)
-    assert quality.freshness(now - timedelta(hours=2), 26, now)["passed"] is True
-    assert quality.freshness(now - timedelta(hours=30), 26, now)["passed"] is False
-    assert quality.freshness(None, 26, now)["passed"] is False
+    bound = timedelta(hours=26)
+    assert freshness.assess(now - timedelta(hours=2), bound, now)["passed"] is True
+    assert freshness.assess((now - timedelta(hours=30)).replace(tzinfo=None), bound, now)["passed"] is False
+    assert freshness.assess(None, bound, now) == {
+        "check": "freshness",
+        "passed": False,
+        "details": {"latest": None, "age_minutes": None, "max_age_minutes": 26 * 60},
+    }
     assert quality.volume_anomaly(100, [90, 110, 100])["passed"] is True
     spike = quality.volume_anomaly(5000, [90, 110, 100])
     assert spike["passed"] is False
