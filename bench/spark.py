@@ -57,7 +57,7 @@ def main() -> None:
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": NAME}, "data": {"job.py": JOB}},
         namespace=sparkapps.NAMESPACE,
     )
-    app = sparkapps.application(NAME, configmap=NAME, job="job.py", arguments=[str(rows)], image=kube.image("spark"))
+    app = sparkapps.application(NAME, configmap=NAME, job="job.py", arguments=[str(rows)], image="spark")
     try:
         with activity(section):
             result = sparkapps.run(app)

@@ -1,7 +1,5 @@
-"""SparkApplications of the benchmark: the movie pipeline's own definition, with the bench's job.
-
-The spec comes from SparkProcessOperator.application() (plugins/airyard/movies/operators.py), so
-the benchmark runs Spark pods sized and secured exactly as the pipeline's; only the job file (from
+"""SparkApplications of the benchmark, built by the platform's one spec (airyard.spark.spec), so
+the benchmark runs Spark pods sized and secured exactly as the pipelines'; only the job file (from
 a ConfigMap), its arguments, the image and extra environment differ.
 """
 
@@ -9,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from typing import Any
 
@@ -27,29 +24,31 @@ def application(
     configmap: str,
     job: str,
     arguments: list[str],
-    image: str | None = None,
+    image: str = "movies-spark",
     env: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    # Importing Airflow writes a home directory: a throw-away one unless the caller chose one.
-    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airyard-bench-airflow-home-"))
-    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    """The SparkApplication of a bench job (a file of ConfigMap `configmap`), built as the platform
+    builds the movie pipeline's (airyard.spark.spec), with that pipeline's services."""
     # The catalog of services the spec's pods declare, as Airflow's pods get it from its ConfigMap.
     catalog = kube.get("configmap", f"{RELEASE}-airflow-services", NAMESPACE)["data"]["AIRYARD_SERVICES"]
     os.environ.setdefault("AIRYARD_SERVICES", catalog)
-    from airyard.movies.operators import SparkProcessOperator
+    from airyard.movies import SPARK_SERVICES
+    from airyard.spark import spec
 
-    app = SparkProcessOperator(task_id=name, stage="bench").application(run_id=name)
-    app["metadata"]["name"] = name
-    spec = app["spec"]
-    spec["mainApplicationFile"] = f"local:///opt/bench/{job}"
-    spec["arguments"] = arguments
-    if image:
-        spec["image"] = image
-    spec["volumes"] = [{"name": "bench", "configMap": {"name": configmap}}]
+    app = spec.application(
+        name=name,
+        image=image,
+        main_file=f"local:///opt/bench/{job}",
+        arguments=arguments,
+        uses=SPARK_SERVICES,
+        labels={"app.kubernetes.io/part-of": "airyard-bench"},
+        spark_conf={"spark.sql.shuffle.partitions": "4"},
+        volumes=[{"name": "bench", "configMap": {"name": configmap}}],
+    )
     for role in ("driver", "executor"):
-        spec[role]["volumeMounts"] = [{"name": "bench", "mountPath": "/opt/bench"}]
+        app["spec"][role]["volumeMounts"] = [{"name": "bench", "mountPath": "/opt/bench"}]
         if env:
-            spec[role]["env"] = env
+            app["spec"][role]["env"] = env
     return app
 
 

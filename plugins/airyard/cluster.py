@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 #: Mounted into every pod with a service account token (worker pods need one for their task pods).
@@ -39,48 +38,3 @@ def platform_namespace() -> str:
 def image(name: str) -> str:
     """The reference of a platform image built from images/<name>/."""
     return f"airyard/{name}:{os.environ.get('AIRYARD_IMAGE_TAG', '0.1.0')}"
-
-
-def spark_pod_security(uid: int = 185) -> dict[str, Any]:
-    """The security settings of a SparkApplication's driver or executor (images/spark runs as 185).
-
-    The Spark operator's webhook copies them into the pods; without them the pods do not meet the
-    restricted Pod Security Standard.
-    """
-    return {
-        "podSecurityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": uid,
-            "runAsGroup": uid,
-            "fsGroup": uid,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-    }
-
-
-def spark_driver(pod: dict[str, Any]) -> dict[str, Any]:
-    """A SparkApplication's driver spec from its pod spec: the driver starts its executors through
-    the Kubernetes API, as the tasks namespace's Spark account, so it carries the API's client label
-    (the platform's NetworkPolicies let no other task pod reach the API server)."""
-    return {
-        **pod,
-        "labels": {**pod.get("labels", {}), f"{release()}-kube-api-client": "true"},
-        "serviceAccount": f"{release()}-spark-operator-spark",
-    }
-
-
-#: JVM options of the platform's Spark drivers and executors. Their jobs are short and their data
-#: small, on two cores: the C2 compiler's threads and a parallel collector cost more CPU than they
-#: win back before the job ends, so the JIT stops at C1 and the collector is the serial one.
-SPARK_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
-
-
-def spark_conf(conf: dict[str, str] | None = None) -> dict[str, str]:
-    """sparkConf of the platform's SparkApplications: no UI, JVMs sized for short jobs, and `conf`."""
-    return {
-        "spark.ui.enabled": "false",
-        "spark.driver.extraJavaOptions": SPARK_JAVA_OPTIONS,
-        "spark.executor.extraJavaOptions": SPARK_JAVA_OPTIONS,
-        **(conf or {}),
-    }

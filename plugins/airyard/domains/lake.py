@@ -11,8 +11,8 @@ import hashlib
 import json
 from typing import Any
 
-from airyard import cluster, services
 from airyard.objectstore.delta import split_s3
+from airyard.spark import spec as spark_spec
 from airyard.spark.applications import JOB_LABEL, RUN_LABEL, run_label, state_of
 
 BUCKET = "domains"
@@ -41,49 +41,29 @@ def application_name(run_id: str, try_number: int) -> str:
 
 
 def _application(
-    name: str, job: str, labels: dict[str, str], arguments: list[str], spec: dict[str, Any], core_request: str
-) -> dict:
-    """A SparkApplication of images/domains-spark's job, sized for a 2-core machine.
-
-    One driver and one executor of 1 core each that request only `core_request` (the work is
-    bursty; requests of a full core would keep it from being scheduled next to the platform),
-    2 shuffle partitions instead of 200 tiny tasks, and no UI.
-    """
-    uses = services.spark_pod(services.resolve(SERVICES))
-    pod = {
-        "cores": 1,
-        "coreRequest": core_request,
-        "memory": "512m",
-        **uses,
-        "labels": {**uses["labels"], JOB_LABEL: job},
-        **cluster.spark_pod_security(),
-    }
-    return {
-        "apiVersion": "sparkoperator.k8s.io/v1beta2",
-        "kind": "SparkApplication",
-        "metadata": {"name": name, "labels": {JOB_LABEL: job, **labels}},
-        "spec": {
-            "type": "Python",
-            "mode": "cluster",
-            "image": cluster.image("domains-spark"),
-            "imagePullPolicy": "IfNotPresent",
-            "mainApplicationFile": "local:///opt/airyard/jobs/domains_lake.py",
-            "arguments": ["--lake", LAKE, "--checkpoints", CHECKPOINTS, *arguments],
-            "sparkVersion": "4.0.4",
-            "sparkConf": cluster.spark_conf(
-                {
-                    "spark.sql.shuffle.partitions": "2",
-                    # Delta rebuilds a table's state from its log in 50 partitions by default:
-                    # 50 tasks for a few small files, at every snapshot of every MERGE.
-                    "spark.databricks.delta.snapshotPartitions": "2",
-                    "spark.kubernetes.executor.deleteOnTermination": "true",
-                }
-            ),
-            "driver": cluster.spark_driver(pod),
-            "executor": {**pod, "instances": 1},
-            **spec,
+    name: str, job: str, labels: dict[str, str], arguments: list[str], core_request: str, **spec: Any
+) -> dict[str, Any]:
+    """A SparkApplication of images/domains-spark's job: 2 shuffle partitions instead of 200 tiny
+    tasks, and Delta's small tables' state rebuilt in 2 partitions."""
+    app = spark_spec.application(
+        name=name,
+        image="domains-spark",
+        main_file="local:///opt/airyard/jobs/domains_lake.py",
+        arguments=["--lake", LAKE, "--checkpoints", CHECKPOINTS, *arguments],
+        uses=SERVICES,
+        labels={JOB_LABEL: job},
+        core_request=core_request,
+        spark_conf={
+            "spark.sql.shuffle.partitions": "2",
+            # Delta rebuilds a table's state from its log in 50 partitions by default:
+            # 50 tasks for a few small files, at every snapshot of every MERGE.
+            "spark.databricks.delta.snapshotPartitions": "2",
+            "spark.kubernetes.executor.deleteOnTermination": "true",
         },
-    }
+        **spec,
+    )
+    app["metadata"]["labels"].update(labels)
+    return app
 
 
 def spark_application(name: str, *, run_id: str, active_days: int) -> dict[str, Any]:
@@ -93,12 +73,9 @@ def spark_application(name: str, *, run_id: str, active_days: int) -> dict[str, 
         SPARK_JOB,
         {RUN_LABEL: run_label(run_id)},
         ["--layers", "silver,gold", "--active-days", str(active_days)],
-        {
-            "restartPolicy": {"type": "Never"},
-            # Kept a day for the record of recent builds, then removed by the operator.
-            "timeToLiveSeconds": 86400,
-        },
         core_request="100m",
+        # Kept a day for the record of recent builds, then removed by the operator.
+        timeToLiveSeconds=86400,
     )
 
 
@@ -110,10 +87,10 @@ def stream_application(topic: str) -> dict[str, Any]:
         STREAM_JOB,
         {},
         ["--layers", "bronze", "--topic", topic, "--trigger-seconds", str(STREAM_TRIGGER_SECONDS)],
-        {"restartPolicy": {"type": "Always", "onFailureRetryInterval": 10, "onSubmissionFailureRetryInterval": 10}},
         # Idle between its batches, and there all day: a 2-core node's platform requests 1.7 cores
         # at rest, and a stream requesting 100m per pod left a build's executor unschedulable.
         core_request="25m",
+        restart_policy={"type": "Always", "onFailureRetryInterval": 10, "onSubmissionFailureRetryInterval": 10},
     )
 
 

@@ -16,6 +16,10 @@ ALL_TOPICS = (*RAW_TOPICS, TOPIC_DEADLETTER, TOPIC_METRICS)
 #: The pipeline's Kafka identity (service "kafka:movies"): ACLs allow it the topics above and
 #: the consumer groups starting "airyard-movies" (charts/airyard/values.yaml, kafka.auth.users).
 KAFKA_CONN = "kafka_movies"
+#: The pipeline's identity at each service it uses (airyard.services).
+KAFKA, MONGODB = "kafka:movies", "mongodb:movies"
+#: The Spark job reads the raw topics and writes the collections.
+SPARK_SERVICES = (KAFKA, MONGODB)
 #: Consumer group whose committed offsets mark what processing has read (Kafka lag is measured on it).
 PROCESSING_GROUP = "airyard-movies-processing"
 #: Prefix of the consumer groups Spark's Kafka source makes up for its reads.

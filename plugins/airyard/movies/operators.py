@@ -18,20 +18,23 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from airyard import alerts, cluster, services
 from airyard.movies import (
+    KAFKA,
     KAFKA_CONN,
+    MONGODB,
     MOVIES,
     PIPELINE_METRICS,
     PROCESSING_GROUP,
     QUALITY_REPORTS,
     RAW_TOPICS,
+    SPARK_SERVICES,
     TOPIC_METRICS,
     quality,
 )
 from airyard.operators.task_pod import TaskPodOperator
+from airyard.spark import spec as spark_spec
 
 MOVIES_IMAGE = "movies"
 SPARK_IMAGE = "movies-spark"
-SPARK_VERSION = "4.0.4"
 
 
 # The seed's default arguments of the three movie DAGs. Alerts go through airyard.alerts
@@ -46,12 +49,8 @@ DEFAULT_ARGS: dict[str, Any] = {
 }
 
 
-#: The movie pipeline's identity at each service it uses (airyard.services).
-KAFKA, MONGODB = "kafka:movies", "mongodb:movies"
 #: The extraction pods: TMDB (the user's connection), Redis for the shared rate limit, Kafka.
 EXTRACT_SERVICES = (KAFKA, "redis", "external:tmdb_default")
-#: The Spark job reads the raw topics and writes the collections.
-SPARK_SERVICES = (KAFKA, MONGODB)
 
 
 class TMDBExtractOperator(TaskPodOperator):
@@ -151,7 +150,7 @@ class SparkProcessOperator(SparkKubernetesOperator):
         kwargs.setdefault("get_logs", True)
         kwargs.setdefault("delete_on_termination", True)
         kwargs.setdefault("namespace", None)
-        self.uses = services.resolve(SPARK_SERVICES)
+        services.resolve(SPARK_SERVICES)  # an unknown service fails the DAG's import, not the run
         super().__init__(template_spec={"spark": self.application()}, **kwargs)
 
     def execute(self, context: Any) -> Any:
@@ -163,33 +162,19 @@ class SparkProcessOperator(SparkKubernetesOperator):
 
     def application(self, run_id: str = "") -> dict[str, Any]:
         """The SparkApplication (v1beta2) of this stage."""
-        uses = services.spark_pod(self.uses)
-        pod = {
-            "cores": 1,
-            "coreRequest": "100m",
-            "memory": self.memory,
-            **uses,
-            "labels": {**uses["labels"], "app.kubernetes.io/part-of": "airyard-movies"},
-            **cluster.spark_pod_security(),
-        }
-        return {
-            "apiVersion": "sparkoperator.k8s.io/v1beta2",
-            "kind": "SparkApplication",
-            "metadata": {"labels": {"app.kubernetes.io/part-of": "airyard-movies"}},
-            "spec": {
-                "type": "Python",
-                "mode": "cluster",
-                "image": cluster.image(SPARK_IMAGE),
-                "imagePullPolicy": "IfNotPresent",
-                "mainApplicationFile": "local:///opt/airyard/jobs/process.py",
-                "arguments": [self.stage, "--run-id", run_id, *[str(a) for a in self.job_args]],
-                "sparkVersion": SPARK_VERSION,
-                "restartPolicy": {"type": "Never"},
-                "sparkConf": cluster.spark_conf({"spark.sql.shuffle.partitions": "4"}),
-                "driver": cluster.spark_driver(pod),
-                "executor": {**pod, "instances": self.executor_instances},
-            },
-        }
+        app = spark_spec.application(
+            name="",
+            image=SPARK_IMAGE,
+            main_file="local:///opt/airyard/jobs/process.py",
+            arguments=[self.stage, "--run-id", run_id, *self.job_args],
+            uses=SPARK_SERVICES,
+            labels={"app.kubernetes.io/part-of": "airyard-movies"},
+            memory=self.memory,
+            executors=self.executor_instances,
+            spark_conf={"spark.sql.shuffle.partitions": "4"},
+        )
+        del app["metadata"]["name"]  # the provider names it after the task
+        return app
 
 
 def cleanup_operator(*, task_id: str, days: str, **kwargs: Any) -> TaskPodOperator:

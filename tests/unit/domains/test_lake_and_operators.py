@@ -9,9 +9,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from airyard import cluster, envconn
+from airyard import envconn
 from airyard.domains import lake, operators
 from airyard.domains.operators import IngestionOperator
+from airyard.objectstore.delta import split_s3
+from airyard.spark import spec as spark_spec
 from airyard.spark.applications import JOB_LABEL, RUN_LABEL, run_label
 
 
@@ -119,15 +121,15 @@ def test_spark_application_is_small_restricted_and_labelled(monkeypatch) -> None
     assert spec["driver"]["serviceAccount"] == "airyard-spark-operator-spark"
     # Small Delta tables: their state is rebuilt in 2 partitions, not 50; JVMs sized for short jobs.
     assert spec["sparkConf"]["spark.databricks.delta.snapshotPartitions"] == "2"
-    assert spec["sparkConf"]["spark.driver.extraJavaOptions"] == cluster.SPARK_JAVA_OPTIONS
-    assert spec["sparkConf"]["spark.executor.extraJavaOptions"] == cluster.SPARK_JAVA_OPTIONS
+    assert spec["sparkConf"]["spark.driver.extraJavaOptions"] == spark_spec.JAVA_OPTIONS
+    assert spec["sparkConf"]["spark.executor.extraJavaOptions"] == spark_spec.JAVA_OPTIONS
     assert lake.application_name("r1", 1) != lake.application_name("r1", 2)
 
 
 def test_split_s3() -> None:
-    assert lake.split_s3("s3a://domains/lake/bronze/") == ("domains", "lake/bronze")
+    assert split_s3("s3a://domains/lake/bronze/") == ("domains", "lake/bronze")
     with pytest.raises(ValueError, match="not an s3"):
-        lake.split_s3("/local/path")
+        split_s3("/local/path")
 
 
 def test_env_connections_json_and_uri() -> None:

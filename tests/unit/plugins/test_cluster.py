@@ -22,12 +22,3 @@ def test_namespace_outside_a_pod_comes_from_the_environment(tmp_path: Path, monk
     assert cluster.namespace() == "staging"
     monkeypatch.delenv("AIRYARD_NAMESPACE")
     assert cluster.namespace() == "airyard"
-
-
-def test_spark_conf_sizes_jvms_for_short_jobs_and_takes_the_jobs_own() -> None:
-    conf = cluster.spark_conf({"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "true"})
-    assert conf["spark.driver.extraJavaOptions"] == conf["spark.executor.extraJavaOptions"]
-    assert "-XX:TieredStopAtLevel=1" in conf["spark.driver.extraJavaOptions"].split()
-    assert conf["spark.sql.shuffle.partitions"] == "4"
-    assert conf["spark.ui.enabled"] == "true"
-    assert cluster.spark_conf()["spark.ui.enabled"] == "false"
