@@ -1,4 +1,4 @@
-"""What task code may and may not do, tried from inside a task (dags/isolation_probe.py).
+"""What task code may and may not do, tried from inside a task (dags/platform/isolation_probe.py).
 
 Each check makes a real attempt with the task's own identity (its service account token and the
 credentials in its environment) and records whether the platform refused or allowed it. Pods are

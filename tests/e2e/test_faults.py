@@ -3,7 +3,7 @@ under a running workload and fails when data is lost or a run is reported wrongl
 
 The tests share the `airyard` release with the rest of the suite, so each one waits for every
 workload to be Ready before it starts and again after it ends (the teardown fails when the
-platform did not recover). They use the small DAG dags/platform_check.py: a Python task in a
+platform did not recover). They use the small DAG dags/platform/platform_check.py: a Python task in a
 KubernetesExecutor worker pod (`sleep_seconds` keeps it running while the fault happens), then a
 task in a pod of a platform image. Where data has to flow, they use the movie pipeline's own code
 and the platform's Kafka and MongoDB. Run one with

@@ -8,7 +8,7 @@ import pytest
 from airflow.models import DagBag
 
 REPO = Path(__file__).resolve().parents[3]
-DAG_FILES = sorted(p for p in (REPO / "dags").glob("*.py") if not p.name.startswith("_"))
+DAG_FILES = sorted(p for p in (REPO / "dags").rglob("*.py") if not p.name.startswith("_"))
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,10 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def dags() -> DagBag:
-    files = ["domain_ingestion_dag", "domain_ingestion_backfill", "monitoring_dag", "weather_data_ingestion"]
-    bag = DagBag(dag_folder=str(REPO / "dags" / "airflow_log_retention.py"))
+    files = ["domains", "weather"]
+    bag = DagBag(dag_folder=str(REPO / "dags" / "platform" / "airflow_log_retention.py"))
     for name in files:
-        bag.collect_dags(str(REPO / "dags" / f"{name}.py"))
+        bag.collect_dags(str(REPO / "dags" / name))
     assert bag.import_errors == {}
     return bag
 

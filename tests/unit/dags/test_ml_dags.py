@@ -11,7 +11,13 @@ from airflow.models import DagBag
 from airyard.ml_data import decide_deployment
 
 REPO = Path(__file__).resolve().parents[3]
-FILES = ["sports_data_scraper", "ml_model_training", "ml_pipeline_dag", "model_retraining_dag", "data_validation_dag"]
+FILES = [
+    "sports/sports_data_scraper",
+    "sports/ml_model_training",
+    "ml/ml_pipeline_dag",
+    "ml/model_retraining_dag",
+    "ml/data_validation_dag",
+]
 
 
 @pytest.fixture(scope="module")
