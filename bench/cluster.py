@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from tests.e2e import kube
+from devkit import kube
 
 NODE = os.environ.get("BENCH_NODE", "airyard-control-plane")
 PLATFORM_NAMESPACE = "airyard"

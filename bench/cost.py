@@ -28,7 +28,7 @@ from bench.cluster import (
     workload_pods,
 )
 from bench.results import REPO, activity_line, now, save_part, table, target, targets_table
-from tests.e2e import kube
+from devkit import kube
 
 MIB = 2**20
 GIB = 2**30

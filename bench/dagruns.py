@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from bench.results import REPO
-from tests.e2e import kube
-from tests.e2e.airflow import Airflow
+from devkit import kube
+from devkit.airflow import Airflow
 
 DAG_FILE = "bench_noop.py"
 LATENCY_DAG = "bench_noop_latency"

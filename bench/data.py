@@ -23,8 +23,8 @@ import yaml
 from bench import sparkapps
 from bench.cluster import activity, machine
 from bench.results import REPO, activity_line, now, save_part, table
-from tests.e2e import kube
-from tests.e2e.airflow import NAMESPACE
+from devkit import kube
+from devkit.airflow import NAMESPACE
 
 NS = NAMESPACE  # the bench's own pods; its SparkApplication runs in sparkapps.NAMESPACE
 REL = "airyard"

@@ -13,7 +13,7 @@ from typing import Any
 from bench import dagruns, official
 from bench.cluster import activity, machine
 from bench.results import activity_line, now, save_part, summary, table, target, targets_table
-from tests.e2e import airflow
+from devkit import airflow
 
 METRICS = ("queued_to_running", "running_to_success", "queued_to_success")
 STATS = ("p50", "p95", "max")

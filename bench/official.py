@@ -22,8 +22,8 @@ import requests
 import yaml
 
 from bench.results import REPO
-from tests.e2e import kube
-from tests.e2e.airflow import Airflow
+from devkit import kube
+from devkit.airflow import Airflow
 
 NAMESPACE = os.environ.get("BENCH_OFFICIAL_NAMESPACE", "bench-official")
 RELEASE = "official"

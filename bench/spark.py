@@ -13,7 +13,7 @@ from typing import Any
 from bench import sparkapps
 from bench.cluster import activity, machine
 from bench.results import activity_line, now, save_part, table
-from tests.e2e import kube
+from devkit import kube
 
 NAME = "bench-spark-rows"
 JOB = '''

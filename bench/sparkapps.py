@@ -10,8 +10,8 @@ import os
 import time
 from typing import Any
 
-from tests.e2e import kube
-from tests.e2e.airflow import RELEASE, TASKS_NAMESPACE
+from devkit import kube
+from devkit.airflow import RELEASE, TASKS_NAMESPACE
 
 #: Where the Spark operator runs applications, and their connections' Secrets are: the tasks namespace.
 NAMESPACE = TASKS_NAMESPACE

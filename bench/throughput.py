@@ -12,7 +12,7 @@ from typing import Any
 from bench import dagruns
 from bench.cluster import activity, machine
 from bench.results import activity_line, now, save_part, summary, table, target, targets_table
-from tests.e2e import airflow, kube
+from devkit import airflow, kube
 
 SETTINGS = (
     ("core", "parallelism"),

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e import kube
+from devkit import kube
 
 SUMMARY = kube.REPO / "reports" / "e2e-summary.md"
 # nodeid -> scenario (the test's docstring, first line), result and seconds (setup + call + teardown)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tests.e2e import kube
+from devkit import kube
 
 NS, REL = "airyard", "airyard"
 FAKES = "domains-fakes"

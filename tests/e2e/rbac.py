@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from tests.e2e import kube
+from devkit import kube
 
 #: Account -> namespace -> "resource": sorted verbs.
 Rights = dict[str, dict[str, dict[str, list[str]]]]

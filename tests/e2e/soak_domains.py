@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.e2e import airflow, kube
+from devkit import airflow, kube
 from tests.e2e.domains import outside_services, received_alerts
 
 INGEST, MONITOR = "domain_ingestion_dag", "monitoring_dag"

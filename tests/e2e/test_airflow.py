@@ -10,8 +10,8 @@ import time
 
 import requests
 
-from tests.e2e import airflow, kube
-from tests.e2e.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
+from devkit import airflow, kube
+from devkit.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
 
 DAG = "platform_check"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.request
 
-from tests.e2e import kube
+from devkit import kube
 
 
 def test_node_ready_and_system_pods_running() -> None:

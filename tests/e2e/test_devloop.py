@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import kube
-from tests.e2e.airflow import Airflow
+from devkit import kube
+from devkit.airflow import Airflow
 
 REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "airyard-devloop"

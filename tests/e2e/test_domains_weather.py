@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.e2e import airflow, kube
+from devkit import airflow, kube
 from tests.e2e.domains import CLIENT, NS, REL, outside_services, read_lake, received_alerts, user_env
 from tests.fakes import threat_feeds
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e import airflow, kube
+from devkit import airflow, kube
 from tests.e2e.test_kafka import acked_so_far
 from tests.e2e.test_movies import service
 from tests.fakes import tmdb

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e import airflow, kube, rbac
-from tests.e2e.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
+from devkit import airflow, kube
+from devkit.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
+from tests.e2e import rbac
 
 DAG = "isolation_probe"
 MUST_BE_REFUSED = {

@@ -12,7 +12,7 @@ import json
 import time
 from typing import Any
 
-from tests.e2e import kube
+from devkit import kube
 
 RELEASE = "kafka"  # objects are named "kafka", "kafka-headless", "kafka-connection"
 CLIENT = {"kafka-client": "true"}

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e import airflow, kube
+from devkit import airflow, kube
 from tests.fakes import sports_api
 
 pytestmark = pytest.mark.e2e

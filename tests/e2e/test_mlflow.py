@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tests.e2e import kube
+from devkit import kube
 
 RELEASE = "ml"
 FULLNAME = f"{RELEASE}-mlflow"

@@ -10,7 +10,7 @@ import json
 import time
 from typing import Any
 
-from tests.e2e import kube
+from devkit import kube
 
 RELEASE = "airyard"
 FULLNAME = f"{RELEASE}-mongodb"

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.e2e import airflow, kube
+from devkit import airflow, kube
 
 NS = airflow.NAMESPACE
 REL = airflow.RELEASE

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from tests.e2e import kube
-from tests.e2e.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
+from devkit import kube
+from devkit.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
 
 SERVICES = {
     "postgresql": 5432,

@@ -14,7 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.e2e import kube
+from devkit import kube
 
 RELEASE = "store"
 FULLNAME = f"{RELEASE}-objectstore"

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.e2e import kube
+from devkit import kube
 
 RELEASE = "pg"
 FULLNAME = "pg-postgresql"

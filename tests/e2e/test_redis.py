@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e import kube
+from devkit import kube
 
 RELEASE = "cache"
 FULLNAME = "cache-redis"

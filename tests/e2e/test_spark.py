@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e import kube
+from devkit import kube
 
 RELEASE = "airyard"
 FULL = f"{RELEASE}-spark-operator"

@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from tests.e2e import kube
+from devkit import kube
 
 NAMESPACE = "airyard"
 RELEASE = "airyard"

@@ -1,4 +1,4 @@
-"""Small kubectl wrapper for the e2e tests: the tests drive the cluster the way a user does."""
+"""Small kubectl and helm wrapper: the tests and the benchmark drive the cluster the way a user does."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 IMAGE_TAG = (REPO / "VERSION").read_text().strip()
 
 
@@ -373,7 +373,7 @@ def outside_world() -> Iterator[None]:
     """The fakes (FAKE) are the outside world: they accept anyone, and in the platform and tasks
     namespaces the pods that may leave the cluster (declared outside systems, Airflow's alerts,
     airflow-bootstrap's networkPolicy.external and .alerts) may reach them."""
-    from tests.e2e.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
+    from devkit.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
 
     fakes = {"namespaceSelector": {}, "podSelector": {"matchLabels": FAKE}}
     senders = {"external": {f"{RELEASE}-external-client": "true"}, "alerts": {"tier": "airflow"}}
