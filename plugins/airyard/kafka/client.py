@@ -8,6 +8,7 @@ Airflow connection. Both then call these functions, so a query has one implement
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -45,10 +46,25 @@ def end_offsets(c: Any, topic: str, timeout: float = 30) -> dict[int, int]:
 
 
 def committed_offsets(c: Any, topic: str, timeout: float = 30) -> dict[int, int | None]:
-    """The consumer's group's committed offset per partition of `topic` (None: nothing committed)."""
-    from confluent_kafka import TopicPartition
+    """The consumer's group's committed offset per partition of `topic` (None: nothing committed).
 
-    got = c.committed([TopicPartition(topic, p) for p in partitions(c, topic, timeout)], timeout=timeout)
+    A group's coordinator may be moving or still loading (a broker restarted, a new group):
+    Kafka answers that as a retriable error, so it is asked again until `timeout`.
+    """
+    from confluent_kafka import KafkaError, KafkaException, TopicPartition
+
+    moving = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE}
+    wanted = [TopicPartition(topic, p) for p in partitions(c, topic, timeout)]
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            got = c.committed(wanted, timeout=timeout)
+            break
+        except KafkaException as exc:
+            err = exc.args[0]
+            if not (err.retriable() or err.code() in moving) or time.monotonic() >= deadline:
+                raise
+            time.sleep(1)
     return {tp.partition: tp.offset if tp.offset >= 0 else None for tp in got}
 
 

@@ -18,7 +18,8 @@ SERVICE, CONN = "kafka:domains", "kafka_domains"
 @pytest.fixture
 def topic(kafka_service) -> str:
     name = f"{uuid.uuid4().hex[:8]}.hook"
-    for f in AdminClient({"bootstrap.servers": kafka_service.address}).create_topics([NewTopic(name, 2, 1)]).values():
+    admin = AdminClient({"bootstrap.servers": kafka_service.address})
+    for f in admin.create_topics([NewTopic(name, 2, 1)]).values():
         f.result(30)
     return name
 
