@@ -166,3 +166,47 @@ def test_invalid_overlay_values_are_rejected_by_the_official_schema(full: Path) 
     with pytest.raises(HelmError) as err:
         render_raw(full, {"airflow": {"scheduler": {"replicas": "two"}}}, release="airyard")
     assert "replicas" in err.value.stderr
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"kafak": {"enabled": False}}, "additional properties 'kafak' not allowed"),
+        ({"global": {"toolbox": "x"}}, "at '/global': additional properties 'toolbox' not allowed"),
+        ({"global": {"tasks": {"namespace": "Tasks_NS"}}}, "/global/tasks/namespace"),
+        ({"redis": {"enabled": "no"}}, "got string, want boolean"),
+    ],
+    ids=["typo at the top", "typo in global", "namespace not a DNS label", "switch not a boolean"],
+)
+def test_the_umbrella_schema_rejects_what_it_owns(ours: Path, values: dict, message: str) -> None:
+    with pytest.raises(HelmError) as err:
+        render_raw(ours, values, release="airyard")
+    assert message in err.value.stderr
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"airflow-bootstrap": {"connections": {"kafkaUsers": ["movies", "sports"]}}},
+            'connections.kafkaUsers names "sports", which kafka.auth.users does not define',
+        ),
+        (
+            {"airflow-bootstrap": {"connections": {"logsUser": "nobody"}}},
+            'connections.logsUser names "nobody", which objectstore.users does not define',
+        ),
+        (
+            {"airflow-bootstrap": {"connections": {"mongoUsers": ["sports"]}}},
+            'connections.mongoUsers names "sports", which mongodb.databases does not define',
+        ),
+        (
+            {"airflow-bootstrap": {"connections": {"mlflowUser": "data"}}},
+            'connections.mlflowUser names "data", which mlflow.auth.users does not define',
+        ),
+    ],
+    ids=["a Kafka identity", "the task-log writer", "a MongoDB database", "an MLflow user"],
+)
+def test_a_connection_to_an_identity_its_service_lacks_fails_early(ours: Path, values: dict, message: str) -> None:
+    with pytest.raises(HelmError) as err:
+        render_raw(ours, values, release="airyard")
+    assert message in err.value.stderr
