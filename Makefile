@@ -44,8 +44,6 @@ load-images: images ## Build the images and load them into the cluster
 
 ##@ Platform
 .PHONY: up ui dev chart-deps
-gitops-values: ## Copy charts/airyard/values.yaml into the Argo CD and Flux manifests (k8s/) after editing it
-	@.venv/bin/python hack/gitops-values.py
 chart-deps: ## Chart dependency archives (the official Airflow chart from $$AIRFLOW_CHART, a local copy, if set)
 	@hack/chart-deps.sh
 up: ## From nothing to a running platform on kind (IMAGES="a b" rebuilds only those)

@@ -54,5 +54,18 @@ def component_values(name: str) -> Doc:
     return values
 
 
+#: Where each service's release chart is: charts/<name> as the umbrella holds it (k8s/gitops/<name>).
+RELEASE_CHARTS = REPO / "k8s" / "gitops"
+#: The values file every service app takes, as Argo CD (a `ref: values` source) and Flux name it.
+ARGO_VALUES_FILE = "$values/charts/airyard/values.yaml"
+FLUX_VALUES_FILE = "./charts/airyard/values.yaml"
+
+
+def chart_source(app: Doc) -> Doc:
+    """An Application's source that holds its chart (the other, if any, only names a revision)."""
+    spec = app["spec"]
+    return spec["source"] if "source" in spec else next(s for s in spec["sources"] if "path" in s)
+
+
 def chart_version(path: Path) -> str:
     return str(yaml.safe_load((path / "Chart.yaml").read_text())["version"])

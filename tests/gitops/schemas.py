@@ -60,20 +60,32 @@ SYNC_OPTIONS = {
         ]
     },
 }
+SOURCE = {
+    **obj(
+        ["repoURL", "targetRevision"],
+        repoURL=STR,
+        targetRevision=STR,
+        path=STR,
+        # A source that only names a revision of a repository for the others' value files ($values).
+        ref=STR,
+        helm=obj(
+            ["releaseName"],
+            releaseName=STR,
+            valuesObject=ANY_OBJECT,
+            valueFiles={"type": "array", "items": STR},
+        ),
+        directory=obj([], recurse=BOOL),
+    ),
+    "oneOf": [{"required": ["path"]}, {"required": ["ref"]}],
+}
 APPLICATION = kind(
     "argoproj.io/v1alpha1",
     "Application",
     obj(
-        ["project", "source", "destination"],
+        ["project", "destination"],
         project=STR,
-        source=obj(
-            ["repoURL", "targetRevision", "path"],
-            repoURL=STR,
-            targetRevision=STR,
-            path=STR,
-            helm=obj(["releaseName"], releaseName=STR, valuesObject=ANY_OBJECT, valueFiles={"type": "array"}),
-            directory=obj([], recurse=BOOL),
-        ),
+        source=SOURCE,
+        sources={"type": "array", "minItems": 1, "items": SOURCE},
         destination=DESTINATION,
         syncPolicy=obj(
             [],
@@ -98,6 +110,8 @@ APPLICATION = kind(
         },
     ),
 )
+# One chart source, or a chart source and the source that names its values file's revision.
+APPLICATION["properties"]["spec"]["oneOf"] = [{"required": ["source"]}, {"required": ["sources"]}]
 GROUP_KIND = {"type": "array", "items": obj(["group", "kind"], group={"type": "string"}, kind=STR)}
 APP_PROJECT = kind(
     "argoproj.io/v1alpha1",
@@ -147,6 +161,7 @@ HELM_RELEASE = kind(
                 version=SEMVER,
                 sourceRef=obj(["kind", "name"], kind={"enum": ["GitRepository", "HelmRepository", "Bucket"]}, name=STR),
                 reconcileStrategy={"enum": ["ChartVersion", "Revision"]},
+                valuesFiles={"type": "array", "items": STR},
             ),
         ),
         install=obj([], timeout=DURATION, remediation=REMEDIATION, createNamespace=BOOL, disableWait=BOOL),

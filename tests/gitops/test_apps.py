@@ -1,24 +1,25 @@
-"""Argo CD Applications and Flux HelmReleases: one per chart, pinned, ordered, with the umbrella's values."""
+"""Argo CD Applications and Flux HelmReleases: one per chart, pinned, ordered, with the umbrella's values file."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.chart.helm import REPO
 from tests.gitops import manifests as m
 
 OPERATORS = {"spark-operator"}
-AIRFLOW_APP = "charts/airyard"
 
 
 def _chart(path: str) -> str:
-    return path.removeprefix("./").removeprefix("charts/")
+    return Path(path).name
 
 
 def argo_apps() -> dict[str, m.Doc]:
-    return {_chart(a["spec"]["source"]["path"]): a for a in m.of_kind(m.ARGOCD, "Application") if _is_chart(a)}
+    return {_chart(m.chart_source(a)["path"]): a for a in m.of_kind(m.ARGOCD, "Application") if _is_chart(a)}
 
 
 def flux_releases() -> dict[str, m.Doc]:
@@ -26,12 +27,12 @@ def flux_releases() -> dict[str, m.Doc]:
 
 
 def _is_chart(app: m.Doc) -> bool:
-    return (REPO / app["spec"]["source"]["path"] / "Chart.yaml").exists()
+    return (REPO / m.chart_source(app)["path"] / "Chart.yaml").exists()
 
 
 def test_every_application_points_at_a_chart_or_at_the_apps_folder() -> None:
     for app in m.of_kind(m.ARGOCD, "Application"):
-        path = REPO / app["spec"]["source"]["path"]
+        path = REPO / m.chart_source(app)["path"]
         assert path.is_dir(), app["metadata"]["name"]
         if not _is_chart(app):
             # The app of apps: its folder holds exactly the chart Applications.
@@ -51,35 +52,56 @@ def test_the_airflow_app_turns_every_service_off(apps: Any) -> None:
 
 
 def test_chart_versions_are_pinned_to_the_charts() -> None:
-    for chart, release in flux_releases().items():
-        assert release["spec"]["chart"]["spec"]["version"] == m.chart_version(REPO / "charts" / chart)
-        assert release["spec"]["chart"]["spec"]["sourceRef"] == {"kind": "GitRepository", "name": "airyard"}
+    for release in flux_releases().values():
+        spec = release["spec"]["chart"]["spec"]
+        assert spec["version"] == m.chart_version(REPO / spec["chart"])
+        assert spec["sourceRef"] == {"kind": "GitRepository", "name": "airyard"}
     # Argo CD reads Git at the release tag; the charts there carry the release's version.
-    for chart in argo_apps():
-        assert m.chart_version(REPO / "charts" / chart) == m.VERSION
+    for app in argo_apps().values():
+        assert m.chart_version(REPO / m.chart_source(app)["path"]) == m.VERSION
 
 
 @pytest.mark.parametrize("apps", [argo_apps, flux_releases], ids=["argocd", "flux"])
 def test_every_chart_is_released_as_airyard_into_namespace_airyard(apps: Any) -> None:
     for app in apps().values():
         spec = app["spec"]
-        release = spec["source"]["helm"]["releaseName"] if "source" in spec else spec["releaseName"]
+        release = m.chart_source(app)["helm"]["releaseName"] if "destination" in spec else spec["releaseName"]
         namespace = spec["destination"]["namespace"] if "destination" in spec else spec["targetNamespace"]
         assert (release, namespace) == ("airyard", "airyard")
 
 
 def _values(app: m.Doc) -> m.Doc:
     spec = app["spec"]
-    return spec["source"]["helm"]["valuesObject"] if "source" in spec else spec["values"]
+    return m.chart_source(app)["helm"].get("valuesObject", {}) if "destination" in spec else spec.get("values", {})
 
 
-@pytest.mark.parametrize("apps", [argo_apps, flux_releases], ids=["argocd", "flux"])
-def test_service_values_are_the_umbrella_blocks(apps: Any) -> None:
-    for chart, app in apps().items():
-        if chart != "airyard":
-            assert _values(app) == m.component_values(chart), (
-                f"{app['metadata']['name']}: values differ from charts/airyard/values.yaml (global + {chart})"
-            )
+def test_service_apps_take_the_umbrella_values_file_itself() -> None:
+    """No copy of the umbrella's values: each service app is its release chart (charts/<name> under
+    the name <name>) with charts/airyard/values.yaml as its values file."""
+    for chart, app in argo_apps().items():
+        if chart == "airyard":
+            continue
+        source, (named,) = m.chart_source(app), [s for s in app["spec"]["sources"] if "ref" in s]
+        assert source["path"] == f"k8s/gitops/{chart}"
+        assert source["helm"] == {"releaseName": "airyard", "valueFiles": [m.ARGO_VALUES_FILE]}
+        assert named == {"repoURL": source["repoURL"], "targetRevision": source["targetRevision"], "ref": "values"}
+    for chart, release in flux_releases().items():
+        if chart == "airyard":
+            continue
+        spec = release["spec"]
+        assert spec["chart"]["spec"]["chart"] == f"./k8s/gitops/{chart}"
+        assert spec["chart"]["spec"]["valuesFiles"] == [m.FLUX_VALUES_FILE]
+        assert "values" not in spec
+
+
+@pytest.mark.parametrize("chart", sorted(m.services()))
+def test_a_release_chart_is_its_service_chart_under_the_umbrellas_name(chart: str) -> None:
+    meta = yaml.safe_load((m.RELEASE_CHARTS / chart / "Chart.yaml").read_text())
+    deps = {d["name"]: d for d in meta["dependencies"]}
+    assert set(deps) == {chart, "airyard-lib"}
+    for name, dep in deps.items():
+        assert dep["repository"] == f"file://../../../charts/{name}"
+        assert dep["version"] == m.chart_version(REPO / "charts" / name)
 
 
 def _wave(app: m.Doc) -> int:
@@ -145,7 +167,7 @@ def test_only_the_operator_app_applies_server_side_and_ignores_webhook_ca_bundle
 
 
 def test_the_migration_job_is_an_argocd_sync_hook_and_no_helm_hook() -> None:
-    airflow = argo_apps()["airyard"]["spec"]["source"]["helm"]["valuesObject"]["airflow"]
+    airflow = _values(argo_apps()["airyard"])["airflow"]
     assert airflow["migrateDatabaseJob"]["jobAnnotations"] == {
         "argocd.argoproj.io/hook": "Sync",
         "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",

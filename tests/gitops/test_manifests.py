@@ -44,9 +44,11 @@ def test_schemas_reject_a_misspelt_field() -> None:
 
 
 def test_every_git_source_is_this_repository_at_this_release() -> None:
-    apps = m.of_kind(m.ARGOCD, "Application")
-    assert {a["spec"]["source"]["repoURL"] for a in apps} == {m.REPO_URL}
-    assert {a["spec"]["source"]["targetRevision"] for a in apps} == {f"v{m.VERSION}"}
+    sources = [
+        s for a in m.of_kind(m.ARGOCD, "Application") for s in a["spec"].get("sources", [a["spec"].get("source")])
+    ]
+    assert {s["repoURL"] for s in sources} == {m.REPO_URL}
+    assert {s["targetRevision"] for s in sources} == {f"v{m.VERSION}"}
     (git,) = m.of_kind(m.FLUX, "GitRepository")
     assert git["spec"]["url"] == m.REPO_URL
     assert git["spec"]["ref"] == {"tag": f"v{m.VERSION}"}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.chart import umbrella
-from tests.chart.helm import REPO, render
+from tests.chart.helm import REPO, helm, render
 from tests.gitops import manifests as m
 
 Key = tuple[str, str, str, str]
@@ -34,15 +34,21 @@ def _by_key(docs: list[m.Doc]) -> dict[Key, m.Doc]:
 
 
 def _render_app(app: m.Doc, ours: Path) -> list[m.Doc]:
-    source = app["spec"]["source"]
-    chart: str | Path = ours if source["path"] == "charts/airyard" else source["path"].removeprefix("charts/")
-    return render(chart, source["helm"]["valuesObject"], release="airyard")
+    """What Argo CD renders for the app: the umbrella with its own values and the app's, or a
+    release chart with the umbrella's values file."""
+    source = m.chart_source(app)
+    if source["path"] == "charts/airyard":
+        return render(ours, source["helm"]["valuesObject"], release="airyard")
+    chart = REPO / source["path"]
+    helm("dependency", "build", "--skip-refresh", str(chart))
+    assert source["helm"]["valueFiles"] == [m.ARGO_VALUES_FILE]
+    return render(chart, m.umbrella_values(), release="airyard")
 
 
 @pytest.fixture(scope="module")
 def split(ours: Path) -> dict[str, list[m.Doc]]:
     apps = m.of_kind(m.ARGOCD, "Application")
-    apps = [a for a in apps if (REPO / a["spec"]["source"]["path"] / "Chart.yaml").exists()]
+    apps = [a for a in apps if (REPO / m.chart_source(a)["path"] / "Chart.yaml").exists()]
     return {a["metadata"]["name"]: _render_app(a, ours) for a in apps}
 
 
@@ -73,17 +79,20 @@ def test_the_applications_together_render_the_umbrella(ours: Path, split: dict[s
     assert differing == []
 
 
-def test_flux_values_render_the_same_as_argocd(ours: Path) -> None:
-    sources = [a["spec"]["source"] for a in m.of_kind(m.ARGOCD, "Application")]
-    argo = {s["path"]: s["helm"]["valuesObject"] for s in sources if "helm" in s}
-    for release in m.of_kind(m.FLUX, "HelmRelease"):
-        path = release["spec"]["chart"]["spec"]["chart"].removeprefix("./")
-        flux_values, argo_values = release["spec"]["values"], argo[path]
+def test_flux_releases_the_same_charts_with_the_same_values_as_argocd() -> None:
+    sources = [m.chart_source(a) for a in m.of_kind(m.ARGOCD, "Application")]
+    argo = {s["path"]: s["helm"] for s in sources if (REPO / s["path"] / "Chart.yaml").exists()}
+    flux = {r["spec"]["chart"]["spec"]["chart"].removeprefix("./"): r["spec"] for r in m.of_kind(m.FLUX, "HelmRelease")}
+    assert sorted(flux) == sorted(argo)
+    for path, spec in flux.items():
         if path == "charts/airyard":
             # Only the migration Job's handling differs (Argo CD Sync hook vs a TTL under Flux).
-            flux_values = {k: v for k, v in flux_values.items() if k != "airflow"}
-            argo_values = {k: v for k, v in argo_values.items() if k != "airflow"}
-        assert flux_values == argo_values, path
+            flux_values = {k: v for k, v in spec["values"].items() if k != "airflow"}
+            argo_values = {k: v for k, v in argo[path]["valuesObject"].items() if k != "airflow"}
+            assert flux_values == argo_values
+        else:
+            assert spec["chart"]["spec"]["valuesFiles"] == [m.FLUX_VALUES_FILE]
+            assert argo[path]["valueFiles"] == [m.ARGO_VALUES_FILE]
 
 
 def test_the_project_admits_every_cluster_scoped_kind(split: dict[str, list[m.Doc]]) -> None:

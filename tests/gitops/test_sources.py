@@ -23,15 +23,21 @@ from tests.gitops import manifests as m
 from tests.gitops.test_apps import argo_apps
 
 
-def _git_charts(dest: Path) -> Path:
-    """charts/ as Git holds it (tracked files, in their working-tree state)."""
-    out = subprocess.run(["git", "ls-files", "-z", "charts"], cwd=REPO, capture_output=True, text=True, check=True)
+def _git_tree(dest: Path) -> Path:
+    """charts/ and k8s/gitops/ as Git holds them (the files it tracks or would, in their working-tree state)."""
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "charts", "k8s/gitops"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     for name in filter(None, out.stdout.split("\0")):
         src = REPO / name
         if src.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / name)
-    return dest / "charts"
+    return dest
 
 
 def _without_official_chart(chart: Path) -> None:
@@ -45,22 +51,24 @@ def _canonical(docs: list[m.Doc]) -> list[str]:
     return sorted(json.dumps(d, sort_keys=True) for d in docs)
 
 
-@pytest.mark.parametrize(
-    "chart",
-    sorted(argo_apps()),
-)
+@pytest.mark.parametrize("chart", sorted(argo_apps()))
 def test_the_applications_charts_render_from_git(chart: str, tmp_path: Path) -> None:
-    values = argo_apps()[chart]["spec"]["source"]["helm"]["valuesObject"]
-    path = _git_charts(tmp_path / "git") / chart
+    """The umbrella with the app's values, or a release chart with the umbrella's values file, renders
+    from Git as the chart renders from a prepared checkout with what the umbrella gives it."""
+    source = m.chart_source(argo_apps()[chart])
+    path = _git_tree(tmp_path / "git") / source["path"]
     prepared: str | Path = chart
     if chart == "airyard":
+        values = expected = source["helm"]["valuesObject"]
         _without_official_chart(path)
         prepared = umbrella.assemble(tmp_path / "checkout", with_official=False)
+    else:
+        values, expected = m.umbrella_values(), m.component_values(chart)
     assert not list(path.glob("charts/*.tgz"))
     helm("dependency", "build", "--skip-refresh", str(path))
     try:
         from_git = render_raw(path, values, release="airyard")
     except HelmError as err:
-        raise AssertionError(f"charts/{chart} does not render from Git: {err}") from err
-    from_checkout = render(prepared, values, release="airyard")
+        raise AssertionError(f"{source['path']} does not render from Git: {err}") from err
+    from_checkout = render(prepared, expected, release="airyard")
     assert _canonical([d for d in yaml.safe_load_all(from_git) if d]) == _canonical(from_checkout)
