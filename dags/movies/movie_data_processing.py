@@ -15,7 +15,8 @@ import airflow.providers.cncf.kubernetes.operators.spark_kubernetes  # noqa: F40
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
-from airyard.movies.operators import DEFAULT_ARGS, SparkClusterCheckOperator, SparkProcessOperator, cleanup_operator
+from airyard.movies.operators import DEFAULT_ARGS, SparkProcessOperator, cleanup_operator
+from airyard.spark.operators import SparkClusterCheckOperator
 
 with DAG(
     dag_id="movie_data_processing",

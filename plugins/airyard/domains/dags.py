@@ -15,10 +15,10 @@ from airyard.domains.operators import (
     DomainsLakeOperator,
     FailedChecksAlertOperator,
     IngestionOperator,
-    SparkJobCheckOperator,
 )
 from airyard.kafka.operators import KafkaHealthCheckOperator
 from airyard.objectstore.operators import DeltaFreshnessCheckOperator
+from airyard.spark.operators import SparkJobCheckOperator
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 TOPICS = [ingest.OBSERVED_TOPIC, ingest.REJECTED_TOPIC]

@@ -13,7 +13,7 @@ from typing import Any
 
 from airyard.objectstore.delta import split_s3
 from airyard.spark import spec as spark_spec
-from airyard.spark.applications import JOB_LABEL, RUN_LABEL, run_label, state_of
+from airyard.spark.applications import JOB_LABEL, RUN_LABEL, run_label
 
 BUCKET = "domains"
 LAKE = f"s3a://{BUCKET}/lake"
@@ -92,22 +92,6 @@ def stream_application(topic: str) -> dict[str, Any]:
         core_request="25m",
         restart_policy={"type": "Always", "onFailureRetryInterval": 10, "onSubmissionFailureRetryInterval": 10},
     )
-
-
-def assess_stream(app: dict[str, Any] | None, name: str = STREAM_JOB) -> dict[str, Any]:
-    """Health of a stream (the bronze one by default) from its SparkApplication: it exists and its driver runs.
-
-    Returns {"healthy", "reason", "state", "attempts"}; attempts counts the operator's submissions
-    (a restarted stream has more than one).
-    """
-    state = state_of(app)
-    status = (app or {}).get("status", {})
-    summary = {"state": state, "attempts": int(status.get("submissionAttempts", 0) or 0)}
-    if state is None:
-        return {**summary, "healthy": False, "reason": f"no SparkApplication {name}"}
-    if state != "RUNNING":
-        return {**summary, "healthy": False, "reason": f"{name} is {state}"}
-    return {**summary, "healthy": True, "reason": "ok"}
 
 
 def bronze_offsets(s3: Any, topic: str) -> dict[int, int]:

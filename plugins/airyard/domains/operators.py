@@ -137,39 +137,6 @@ class IngestionOperator(BaseOperator):
         return summary
 
 
-def _kube_clients() -> tuple[Any, Any, Any]:
-    from kubernetes import client, config
-
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        config.load_kube_config()
-    return client.CustomObjectsApi(), client.CoreV1Api(), client.CoordinationV1Api()
-
-
-class SparkJobCheckOperator(BaseOperator):
-    """Fail unless the Structured Streaming job `job_name` (a long-running SparkApplication) is running.
-
-    The seed polled a standalone master's streams; here the stream is a SparkApplication that the
-    Spark operator restarts, so health is "it exists and its driver runs". Whether it keeps up
-    is the bronze freshness check's finding.
-    """
-
-    def __init__(self, *, namespace: str | None = None, job_name: str = lake.STREAM_JOB, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.namespace = namespace
-        self.job_name = job_name
-
-    def execute(self, context: Any) -> dict[str, Any]:
-        custom, _, leases = _kube_clients()
-        apps = applications.Applications(custom, leases, self.namespace or cluster.namespace(), self.job_name)
-        result = lake.assess_stream(apps.get(self.job_name), self.job_name)
-        self.log.info("Spark job %s: %s", self.job_name, result)
-        if not result["healthy"]:
-            raise AirflowException(f"Spark job {self.job_name} unhealthy: {result['reason']}")
-        return result
-
-
 class BronzeStreamOperator(BaseOperator):
     """Keep the bronze stream running: create its SparkApplication, or replace it when this code's
     spec differs (an upgrade); while unchanged, restarts are the Spark operator's."""
@@ -184,7 +151,7 @@ class BronzeStreamOperator(BaseOperator):
         self.timeout = timeout
 
     def execute(self, context: Any) -> dict[str, Any]:
-        custom, _, leases = _kube_clients()
+        custom, _, leases = applications.kube_clients()
         apps = applications.Applications(custom, leases, self.namespace or cluster.namespace(), lake.STREAM_JOB)
         action = apps.ensure(lake.stream_application(self.topic), apps.clock() + self.timeout)
         self.log.info("bronze stream %s: %s", lake.STREAM_JOB, action)
@@ -223,7 +190,7 @@ class DomainsLakeOperator(BaseOperator):
         self._application = ""
 
     def execute(self, context: Any) -> dict[str, Any]:
-        custom, core, leases = _kube_clients()
+        custom, core, leases = applications.kube_clients()
         self.namespace = self.namespace or cluster.namespace()
         apps = self._apps = applications.Applications(custom, leases, self.namespace, lake.SPARK_JOB)
         self._wait_for_bronze(apps)

@@ -85,41 +85,6 @@ class TMDBExtractOperator(TaskPodOperator):
         return super().execute(context)
 
 
-class SparkClusterCheckOperator(BaseOperator):
-    """The Spark operator is installed and this worker may submit SparkApplications here."""
-
-    def __init__(self, *, namespace: str | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.namespace = namespace
-
-    def execute(self, context: Any) -> dict[str, Any]:
-        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
-        from kubernetes import client
-
-        hook = KubernetesHook()
-        namespace = self.namespace or cluster.namespace()
-        api = client.AuthorizationV1Api(hook.api_client)
-        verdicts = {}
-        for verb in ("create", "get", "delete"):
-            review = client.V1SelfSubjectAccessReview(
-                spec=client.V1SelfSubjectAccessReviewSpec(
-                    resource_attributes=client.V1ResourceAttributes(
-                        group="sparkoperator.k8s.io", resource="sparkapplications", verb=verb, namespace=namespace
-                    )
-                )
-            )
-            verdicts[verb] = api.create_self_subject_access_review(review).status.allowed
-        if not all(verdicts.values()):
-            raise RuntimeError(
-                f"may not submit SparkApplications in {namespace}: {verdicts}. Add this worker's service account to "
-                "spark-operator.spark.submitters in the umbrella values."
-            )
-        apps = client.CustomObjectsApi(hook.api_client).list_namespaced_custom_object(
-            "sparkoperator.k8s.io", "v1beta2", namespace, "sparkapplications", limit=1
-        )
-        return {"namespace": namespace, "access": verdicts, "applications_listed": len(apps.get("items", []))}
-
-
 class SparkProcessOperator(SparkKubernetesOperator):
     """Run a stage of the movie Spark job (images/movies-spark) as a SparkApplication.
 

@@ -57,6 +57,33 @@ def state_of(app: dict[str, Any] | None) -> str | None:
     return str(app.get("status", {}).get("applicationState", {}).get("state", "") or "SUBMITTED")
 
 
+def assess_running(app: dict[str, Any] | None, name: str) -> dict[str, Any]:
+    """Health of a long-running application: it exists and its driver runs.
+
+    Returns {"healthy", "reason", "state", "attempts"}; attempts counts the operator's submissions
+    (a restarted application has more than one).
+    """
+    state = state_of(app)
+    status = (app or {}).get("status", {})
+    summary = {"state": state, "attempts": int(status.get("submissionAttempts", 0) or 0)}
+    if state is None:
+        return {**summary, "healthy": False, "reason": f"no SparkApplication {name}"}
+    if state != "RUNNING":
+        return {**summary, "healthy": False, "reason": f"{name} is {state}"}
+    return {**summary, "healthy": True, "reason": "ok"}
+
+
+def kube_clients() -> tuple[Any, Any, Any]:
+    """The custom objects, core and coordination (Lease) APIs, as the task's service account."""
+    from kubernetes import client, config
+
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        config.load_kube_config()
+    return client.CustomObjectsApi(), client.CoreV1Api(), client.CoordinationV1Api()
+
+
 def _not_found(exc: Exception) -> bool:
     return getattr(exc, "status", None) == 404
 

@@ -14,7 +14,7 @@ from airyard.domains import lake, operators
 from airyard.domains.operators import IngestionOperator
 from airyard.objectstore.delta import split_s3
 from airyard.spark import spec as spark_spec
-from airyard.spark.applications import JOB_LABEL, RUN_LABEL, run_label
+from airyard.spark.applications import JOB_LABEL, RUN_LABEL, assess_running, run_label
 
 
 class Checkpoint:
@@ -70,11 +70,16 @@ def test_stream_health_is_its_application_running() -> None:
             "status": {"applicationState": {"state": state}, "submissionAttempts": 3},
         }
 
-    assert lake.assess_stream(stream("RUNNING")) == {"state": "RUNNING", "attempts": 3, "healthy": True, "reason": "ok"}
-    restarting = lake.assess_stream(stream("PENDING_RERUN"))
+    assert assess_running(stream("RUNNING"), lake.STREAM_JOB) == {
+        "state": "RUNNING",
+        "attempts": 3,
+        "healthy": True,
+        "reason": "ok",
+    }
+    restarting = assess_running(stream("PENDING_RERUN"), lake.STREAM_JOB)
     assert not restarting["healthy"]
     assert restarting["reason"] == f"{lake.STREAM_JOB} is PENDING_RERUN"
-    missing = lake.assess_stream(None)
+    missing = assess_running(None, lake.STREAM_JOB)
     assert not missing["healthy"]
     assert "no SparkApplication" in missing["reason"]
 

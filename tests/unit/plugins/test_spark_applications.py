@@ -205,7 +205,7 @@ def lake_operator(
         api = FakeApi()
         clock = Clock(api, tick)
         core = SimpleNamespace(read_namespaced_pod_log=lambda *a, **k: "LAKE done")
-        monkeypatch.setattr(operators, "_kube_clients", lambda: (api, core, api))
+        monkeypatch.setattr(applications, "kube_clients", lambda: (api, core, api))
         monkeypatch.setattr(
             applications, "Applications", partial(Applications, clock=clock.monotonic, sleep=clock.sleep, now=clock.now)
         )
