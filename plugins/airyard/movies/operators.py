@@ -115,7 +115,6 @@ class SparkProcessOperator(SparkKubernetesOperator):
         kwargs.setdefault("get_logs", True)
         kwargs.setdefault("delete_on_termination", True)
         kwargs.setdefault("namespace", None)
-        services.resolve(SPARK_SERVICES)  # an unknown service fails the DAG's import, not the run
         super().__init__(template_spec={"spark": self.application()}, **kwargs)
 
     def execute(self, context: Any) -> Any:
@@ -127,8 +126,9 @@ class SparkProcessOperator(SparkKubernetesOperator):
 
     def application(self, run_id: str = "") -> dict[str, Any]:
         """The SparkApplication (v1beta2) of this stage."""
-        app = spark_spec.application(
-            name="",
+        # Resolved at construction too: an unknown service fails the DAG's import, not the run.
+        return spark_spec.application(
+            name=None,
             image=SPARK_IMAGE,
             main_file="local:///opt/airyard/jobs/process.py",
             arguments=[self.stage, "--run-id", run_id, *self.job_args],
@@ -138,8 +138,6 @@ class SparkProcessOperator(SparkKubernetesOperator):
             executors=self.executor_instances,
             spark_conf={"spark.sql.shuffle.partitions": "4"},
         )
-        del app["metadata"]["name"]  # the provider names it after the task
-        return app
 
 
 def cleanup_operator(*, task_id: str, days: str, **kwargs: Any) -> TaskPodOperator:

@@ -64,7 +64,7 @@ def driver(pod: Mapping[str, Any]) -> dict[str, Any]:
 
 def application(
     *,
-    name: str,
+    name: str | None,
     image: str,
     main_file: str,
     arguments: Iterable[str],
@@ -98,7 +98,8 @@ def application(
     return {
         "apiVersion": "sparkoperator.k8s.io/v1beta2",
         "kind": "SparkApplication",
-        "metadata": {"name": name, "labels": labels},
+        # No name: the provider's SparkKubernetesOperator names the application after the task.
+        "metadata": {"labels": labels} if name is None else {"name": name, "labels": labels},
         "spec": {
             "type": "Python",
             "mode": "cluster",
