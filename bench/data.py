@@ -40,7 +40,7 @@ TOPICS = {
 }
 COLLECTIONS = {"MOVIES": "bench_movies", "PEOPLE": "bench_people", "REVIEWS": "bench_reviews"}
 GROUP = {"PROCESSING_GROUP": "bench-movies-processing"}
-CLIENT_LABELS = {f"{REL}-kafka-client": "true", f"{REL}-mongodb-client": "true"}
+CLIENT_LABELS = {"airyard.io/kafka-client": "true", "airyard.io/mongodb-client": "true"}
 
 SERVE = """
 import sys

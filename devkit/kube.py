@@ -39,9 +39,10 @@ def kubectl(*args: str, input: str | None = None, check: bool = True, timeout: f
     return proc.stdout
 
 
-def get(kind: str, name: str = "", namespace: str | None = None) -> dict[str, Any]:
+def get(kind: str, name: str = "", namespace: str | None = None, selector: str = "") -> dict[str, Any]:
     ns = ["-n", namespace] if namespace else []
-    return json.loads(kubectl("get", kind, *([name] if name else []), *ns, "-o", "json"))
+    sel = ["-l", selector] if selector else []
+    return json.loads(kubectl("get", kind, *([name] if name else []), *ns, *sel, "-o", "json"))
 
 
 def apply(*objects: dict[str, Any], namespace: str | None = None) -> None:
@@ -324,16 +325,23 @@ finally:
 
 def admitted_services(namespace: str, labels: dict[str, str]) -> list[str]:
     """host:port of each service a pod in `namespace` is a declared client of: label
-    `<service>-client`, the service in the pod's namespace or, from a tasks namespace, its platform's."""
+    `airyard.io/<service>-client`, the service's Service in the pod's namespace or, from a tasks
+    namespace, its platform's."""
     found = []
     for label in labels:
-        service = label.removesuffix("-client")
-        if service == label or service.endswith(("-external", "-kube-api")):
+        service = label.removeprefix("airyard.io/").removesuffix("-client")
+        if not label.startswith("airyard.io/") or service in {"external", "kube-api"}:
             continue
         for ns in dict.fromkeys((namespace, namespace.removesuffix("-tasks"))):
-            out = kubectl("get", "service", service, "-n", ns, "-o", "jsonpath={.spec.ports[0].port}", check=False)
-            if out.strip().isdigit():
-                found.append(f"{service}.{ns}.svc:{out.strip()}")
+            out = get("services", namespace=ns, selector=f"app.kubernetes.io/name={service}")
+            # The Service with an address, not the StatefulSet's headless one.
+            ports = [
+                f"{s['metadata']['name']}.{ns}.svc:{s['spec']['ports'][0]['port']}"
+                for s in out["items"]
+                if s["spec"].get("clusterIP") != "None"
+            ]
+            if ports:
+                found.append(ports[0])
                 break
     return found
 
@@ -373,10 +381,10 @@ def outside_world() -> Iterator[None]:
     """The fakes (FAKE) are the outside world: they accept anyone, and in the platform and tasks
     namespaces the pods that may leave the cluster (declared outside systems, Airflow's alerts,
     airflow-bootstrap's networkPolicy.external and .alerts) may reach them."""
-    from devkit.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
+    from devkit.airflow import NAMESPACE, TASKS_NAMESPACE
 
     fakes = {"namespaceSelector": {}, "podSelector": {"matchLabels": FAKE}}
-    senders = {"external": {f"{RELEASE}-external-client": "true"}, "alerts": {"tier": "airflow"}}
+    senders = {"external": {"airyard.io/external-client": "true"}, "alerts": {"tier": "airflow"}}
     # In the platform namespace the tests' own pods read what the fakes received (mails, webhooks).
     readers = {
         "apiVersion": "networking.k8s.io/v1",

@@ -2,7 +2,7 @@
 the slack provider's SlackWebhookNotifier.
 
 Connections (Airflow connections, e.g. AIRFLOW_CONN_<ID> keys in the Secret
-<release>-airflow-external-connections), in the providers' own forms:
+airyard-airflow-external-connections), in the providers' own forms:
 
 - ``smtp_default`` (type smtp): host, port, login/password (optional). Extra: ``from_email``,
   ``disable_ssl`` / ``disable_tls`` (the provider's defaults: SSL on), and ``to``, the

@@ -10,9 +10,23 @@ from urllib.parse import urlsplit
 NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
+#: Names the charts give the same for any release name (one airyard per namespace), as the
+#: official chart's values cannot be templated: airflow-bootstrap's Secrets ("airyard-airflow-*"),
+#: the Spark drivers' ServiceAccount (the umbrella's spark-operator.spark.serviceAccount.name).
+SECRET_PREFIX = "airyard-airflow"
+EXTERNAL_CONNECTIONS = f"{SECRET_PREFIX}-external-connections"
+SPARK_SERVICE_ACCOUNT = "airyard-spark"
+
+
 def release() -> str:
-    """The Helm release of the platform (object names start with it)."""
+    """The Helm release of the platform, which its services' names start with (the worker pod
+    template sets it)."""
     return os.environ.get("AIRYARD_RELEASE", "airyard")
+
+
+def client_label(service: str) -> str:
+    """The label a service's NetworkPolicy admits (airyard-lib's airyard.clientLabelFor)."""
+    return f"airyard.io/{service}-client"
 
 
 def namespace() -> str:

@@ -226,7 +226,7 @@ def probe() -> list[Outcome]:
         _attempt(
             "read a Secret of the platform namespace",
             REFUSED,
-            lambda: str(core.read_namespaced_secret(f"{rel}-airflow-fernet-key", platform).metadata.name),
+            lambda: str(core.read_namespaced_secret(f"{cluster.SECRET_PREFIX}-fernet-key", platform).metadata.name),
         ),
         _attempt(
             "list the Secrets of the tasks namespace",
@@ -238,7 +238,7 @@ def probe() -> list[Outcome]:
         _attempt(
             "create a pod in the tasks namespace that mounts a platform Secret",
             REFUSED,
-            create_pod(tasks, secret=f"{rel}-airflow-fernet-key"),
+            create_pod(tasks, secret=f"{cluster.SECRET_PREFIX}-fernet-key"),
         ),
         _attempt("create a pod in the tasks namespace that runs as root", REFUSED, create_pod(tasks, root=True)),
         _attempt(

@@ -1,6 +1,6 @@
 """The one way a task reaches a platform service: it declares it.
 
-The chart publishes a catalog (AIRYARD_SERVICES, from the ConfigMap <release>-airflow-services)
+The chart publishes a catalog (AIRYARD_SERVICES, from the ConfigMap airyard-airflow-services)
 of what a task may declare: "redis", "mlflow", "model-serving", and services with one identity
 per pipeline, "kafka:movies", "objectstore:weather", "mongodb:movies", "postgresql:mlsp". Each names
 its Airflow connection, the Secret of the tasks namespace that holds that connection and
@@ -11,9 +11,9 @@ which Airflow's hooks and airyard.envconn read) and the client label. An undecla
 nothing: using it fails with "connection not defined", or the service refuses the connection.
 A name the catalog lacks fails the DAG file's import, naming it.
 
-The user's own connections to outside systems (the Secret <release>-airflow-external-connections)
+The user's own connections to outside systems (the Secret airyard-airflow-external-connections)
 are declared as "external:<conn_id>" (e.g. "external:tmdb_default"): a pod gets that one key, if
-the Secret has it, and the label <release>-external-client, the only way out of the cluster
+the Secret has it, and the label airyard.io/external-client, the only way out of the cluster
 (airflow-bootstrap's networkPolicy.external). Worker pods hold every key, for the alerting
 callbacks of any DAG, but leave the cluster only as their task declares.
 
@@ -80,8 +80,7 @@ def resolve(names: Iterable[str], environ: Mapping[str, str] | None = None) -> t
     known = catalog(environ)
     for name in wanted:
         if name.startswith(EXTERNAL) and name[len(EXTERNAL) :]:
-            secret = f"{cluster.release()}-airflow-external-connections"
-            known[name] = Service(name, name[len(EXTERNAL) :], secret, network="external")
+            known[name] = Service(name, name[len(EXTERNAL) :], cluster.EXTERNAL_CONNECTIONS, network="external")
     unknown = [n for n in wanted if n not in known]
     if unknown:
         raise UnknownService(
@@ -92,7 +91,7 @@ def resolve(names: Iterable[str], environ: Mapping[str, str] | None = None) -> t
 
 def labels(services: Iterable[Service]) -> dict[str, str]:
     """The labels that let a pod through the NetworkPolicies of its services."""
-    return {f"{cluster.release()}-{s.network}-client": "true" for s in services if s.network}
+    return {cluster.client_label(s.network): "true" for s in services if s.network}
 
 
 def env_from(services: Iterable[Service]) -> list[k8s.V1EnvFromSource]:

@@ -53,7 +53,7 @@ def assert_network_policy(chart: str, ports: list[int]) -> None:
     peer = {"namespaceSelector": {"matchLabels": {"team": "data"}}}
     docs = render(chart, {"networkPolicy": {"allowedClients": [peer]}})
     policy = find(docs, "NetworkPolicy", f"test-{chart}")
-    client = {f"test-{chart}-client": "true"}
+    client = {f"airyard.io/{chart}-client": "true"}
     tcp = [{"port": port, "protocol": "TCP"} for port in ports]
     sources = policy["spec"]["ingress"][0]["from"]
     assert sources[0] == {"podSelector": {"matchLabels": client}}

@@ -113,8 +113,8 @@ def test_variables_become_environment_of_every_airflow_pod_and_every_worker() ->
     docs = render(CHART, {"variables": {"max_popular_pages": 5, "flag": True}})
     maps = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-variables")]
     assert {(cm["metadata"]["namespace"], cm["metadata"]["name"]) for cm in maps} == {
-        ("airyard", "test-airflow-variables"),
-        ("airyard-tasks", "test-airflow-variables"),
+        ("airyard", "airyard-airflow-variables"),
+        ("airyard-tasks", "airyard-airflow-variables"),
     }
     assert all(cm["data"] == {"AIRFLOW_VAR_MAX_POPULAR_PAGES": "5", "AIRFLOW_VAR_FLAG": "true"} for cm in maps)
 
@@ -128,7 +128,7 @@ def test_bootstrap_job_applies_pools_and_reruns_only_when_they_change() -> None:
     assert json.loads(env["POOLS"]["value"]) == {
         "spark": {"slots": 2, "description": "Spark", "include_deferred": False}
     }
-    assert env["ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "test-airflow-admin", "key": "password"}
+    assert env["ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "airyard-airflow-admin", "key": "password"}
     other = next(
         d
         for d in render(CHART, {"pools": {"spark": {"slots": 3}}})
@@ -144,9 +144,9 @@ def _rules(role: dict) -> dict[tuple[str, ...], set[str]]:
 
 def test_task_code_may_manage_pods_in_the_tasks_namespace_and_nothing_else() -> None:
     docs = render(CHART)
-    account = find(docs, "ServiceAccount", "test-airflow-worker-pods")
+    account = find(docs, "ServiceAccount", "airyard-airflow-worker-pods")
     assert account["metadata"]["namespace"] == "airyard-tasks"
-    role = find(docs, "Role", "test-airflow-worker-pods")
+    role = find(docs, "Role", "airyard-airflow-worker-pods")
     assert role["metadata"]["namespace"] == "airyard-tasks"
     assert _rules(role) == {
         ("pods",): {"create", "get", "list", "watch", "delete", "patch"},
@@ -157,10 +157,10 @@ def test_task_code_may_manage_pods_in_the_tasks_namespace_and_nothing_else() -> 
     bound = [
         d
         for d in docs
-        if d["kind"] == "RoleBinding" and any(s["name"] == "test-airflow-worker-pods" for s in d["subjects"])
+        if d["kind"] == "RoleBinding" and any(s["name"] == "airyard-airflow-worker-pods" for s in d["subjects"])
     ]
     assert [(b["metadata"]["namespace"], b["roleRef"]["name"]) for b in bound] == [
-        ("airyard-tasks", "test-airflow-worker-pods")
+        ("airyard-tasks", "airyard-airflow-worker-pods")
     ]
 
 
@@ -171,13 +171,13 @@ def test_the_official_charts_components_get_their_pod_rights_in_the_tasks_namesp
         for d in docs
         if d["kind"] == "RoleBinding" and d["metadata"]["namespace"] == "airyard-tasks"
     }
-    assert subjects["test-airflow-launcher"] == {
+    assert subjects["airyard-airflow-launcher"] == {
         ("airyard", "test-airflow-scheduler"),
         ("airyard", "test-airflow-triggerer"),
     }
-    assert subjects["test-airflow-log-reader"] == {("airyard", "test-airflow-api-server")}
-    assert subjects["test-airflow-cleaner"] == {("airyard", "test-airflow-cleanup")}
-    assert _rules(find(docs, "Role", "test-airflow-cleaner")) == {("pods",): {"get", "list", "watch", "delete"}}
+    assert subjects["airyard-airflow-log-reader"] == {("airyard", "test-airflow-api-server")}
+    assert subjects["airyard-airflow-cleaner"] == {("airyard", "test-airflow-cleanup")}
+    assert _rules(find(docs, "Role", "airyard-airflow-cleaner")) == {("pods",): {"get", "list", "watch", "delete"}}
     namespace = find(docs, "Namespace")
     assert namespace["metadata"]["name"] == "airyard-tasks"
     assert not [d for d in render(CHART, {"tasks": {"createNamespace": False}}) if d["kind"] == "Namespace"]
@@ -186,14 +186,14 @@ def test_the_official_charts_components_get_their_pod_rights_in_the_tasks_namesp
 def test_the_tasks_namespace_gets_each_connection_alone_and_no_platform_credential() -> None:
     values = {**CONNECTIONS, "tasks": {"secrets": ["{{ .Release.Name }}-objectstore-user-weather"]}}
     tasks = _secrets(values, release="test", namespace="airyard-tasks")
-    platform = _secrets(values, release="test")["test-airflow-connections"]
-    connections = {n: s for n, s in tasks.items() if n.startswith("test-airflow-conn-")}
+    platform = _secrets(values, release="test")["airyard-airflow-connections"]
+    connections = {n: s for n, s in tasks.items() if n.startswith("airyard-airflow-conn-")}
     assert set(tasks) == {*connections, "test-objectstore-user-weather"}
     assert tasks["test-objectstore-user-weather"]["copy"] == "test-objectstore-user-weather"
     assert all("generate" not in s for s in tasks.values())
     # One Secret per connection, holding its document and reading only that connection's credentials.
     assert {k: v for s in connections.values() for k, v in s["json"].items()} == platform["json"]
-    weather = connections["test-airflow-conn-mongo-weather"]
+    weather = connections["airyard-airflow-conn-mongo-weather"]
     assert list(weather["json"]) == ["AIRFLOW_CONN_MONGO_WEATHER"]
     assert weather["inputs"] == {
         "mongo_weather_user": "test-mongodb-weather/username",
@@ -220,7 +220,7 @@ def test_the_tasks_namespace_gets_each_connection_alone_and_no_platform_credenti
 
 def test_the_service_catalog_names_each_declarable_service_in_both_namespaces() -> None:
     docs = render(CHART, CONNECTIONS, release="test")
-    maps = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "test-airflow-services"]
+    maps = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "airyard-airflow-services"]
     assert {m["metadata"]["namespace"] for m in maps} == {"airyard", "airyard-tasks"}
     catalog = json.loads(maps[0]["data"]["AIRYARD_SERVICES"])
     assert sorted(catalog) == [
@@ -235,7 +235,7 @@ def test_the_service_catalog_names_each_declarable_service_in_both_namespaces() 
     ]
     assert catalog["objectstore:domains"] == {
         "connection": "objectstore_domains",
-        "secret": "test-airflow-conn-objectstore-domains",
+        "secret": "airyard-airflow-conn-objectstore-domains",
         "network": "objectstore",
     }
     assert catalog["mongodb:movies"]["connection"] == "mongo_default"
@@ -280,7 +280,7 @@ def test_both_namespaces_deny_everything_but_dns_and_the_kubernetes_api_for_its_
         assert dns["egress"][0]["ports"] == [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
         assert dns["egress"][0]["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
         api = policies[(ns, "airyard-airflow-kube-api")]
-        assert api["podSelector"] == {"matchLabels": {"airyard-kube-api-client": "true"}}
+        assert api["podSelector"] == {"matchLabels": {"airyard.io/kube-api-client": "true"}}
         assert api["egress"] == [
             {
                 "to": [{"ipBlock": {"cidr": "172.18.0.2/32"}}],
@@ -298,7 +298,7 @@ def test_both_namespaces_deny_everything_but_dns_and_the_kubernetes_api_for_its_
 
 def test_only_pods_that_declare_an_outside_system_leave_the_cluster_and_only_to_public_addresses() -> None:
     external = _policies()[("airyard-tasks", "airyard-airflow-external")]
-    assert external["podSelector"] == {"matchLabels": {"airyard-external-client": "true"}}
+    assert external["podSelector"] == {"matchLabels": {"airyard.io/external-client": "true"}}
     (rule,) = external["egress"]
     assert rule["ports"] == [{"port": 443, "protocol": "TCP"}]
     block = rule["to"][0]["ipBlock"]
@@ -343,7 +343,7 @@ def test_workers_reach_the_execution_api_and_spark_pods_each_other_in_the_tasks_
     assert len(networks) > 1
     for network in networks:
         clients = policies[("airyard-tasks", f"airyard-airflow-{network}-clients")]
-        assert clients["podSelector"] == {"matchLabels": {f"airyard-{network}-client": "true"}}
+        assert clients["podSelector"] == {"matchLabels": {f"airyard.io/{network}-client": "true"}}
         (to,) = clients["egress"][0]["to"]
         assert to["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == network
     spark = policies[("airyard-tasks", "airyard-airflow-spark")]

@@ -149,7 +149,7 @@ def test_no_topics_without_authentication_and_declared_topics_run_an_idempotent_
         {"name": "scores", "partitions": 1, "replicationFactor": 1, "config": {"cleanup.policy": "compact"}},
     ]
     # The Job is a declared client of the broker, and its name follows its spec.
-    assert search('spec.template.metadata.labels."test-kafka-client"', job) == "true"
+    assert search('spec.template.metadata.labels."airyard.io/kafka-client"', job) == "true"
     renamed = topics_job(render(CHART, {"topics": [*TOPICS, {"name": "more"}]}))
     assert renamed["metadata"]["name"] != job["metadata"]["name"]
     assert topics_job(render(CHART, {"topics": TOPICS}))["metadata"]["name"] == job["metadata"]["name"]
@@ -229,7 +229,7 @@ def test_strimzi_provider_renders_validated_v1_resources_only() -> None:
     assert kafka["spec"]["kafka"]["version"] == "4.3.1"
     assert kafka["spec"]["kafka"]["config"]["min.insync.replicas"] == 2
     listener = kafka["spec"]["kafka"]["listeners"][0]
-    assert listener["networkPolicyPeers"] == [{"podSelector": {"matchLabels": {"test-kafka-client": "true"}}}]
+    assert listener["networkPolicyPeers"] == [{"podSelector": {"matchLabels": {"airyard.io/kafka-client": "true"}}}]
     pool = find(docs, "KafkaNodePool")
     assert pool["metadata"]["labels"]["strimzi.io/cluster"] == "test-kafka"
     assert pool["spec"]["replicas"] == 3

@@ -83,8 +83,8 @@ def test_defaults_render_an_authenticated_server_on_postgresql_and_the_object_st
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert c[probe]["httpGet"] == {"path": "/health", "port": "http"}
     labels = search("spec.template.metadata.labels", find(docs, "Deployment"))
-    assert labels["test-postgresql-client"] == "true"
-    assert labels["test-objectstore-client"] == "true"
+    assert labels["airyard.io/postgresql-client"] == "true"
+    assert labels["airyard.io/objectstore-client"] == "true"
     assert c["resources"]["limits"]["memory"] == "1Gi"
     service = find(docs, "Service", "test-mlflow")
     assert service["spec"]["ports"] == [{"name": "http", "port": 5000, "targetPort": "http"}]
@@ -167,8 +167,8 @@ def test_peer_names_follow_the_release_naming_rule() -> None:
     docs = render(CHART, release="postgresql-ml")
     deployment = find(docs, "Deployment", "postgresql-ml-mlflow")
     labels = search("spec.template.metadata.labels", deployment)
-    assert labels["postgresql-ml-client"] == "true"
-    assert labels["postgresql-ml-objectstore-client"] == "true"
+    assert labels["airyard.io/postgresql-client"] == "true"
+    assert labels["airyard.io/objectstore-client"] == "true"
     env = env_sources(search("spec.template.spec.containers[0]", deployment))
     assert env["BACKEND_STORE_URI"] == ("postgresql-ml-mlflow", "uri")
     assert env["AWS_ACCESS_KEY_ID"] == ("postgresql-ml-objectstore-user-mlflow", "access-key")

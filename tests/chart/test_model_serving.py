@@ -45,8 +45,8 @@ def test_defaults_serve_the_pipelines_champions_from_this_releases_mlflow() -> N
     pod = search("spec.template", find(docs, "Deployment"))
     # MLflow and the object store (MLflow answers artifacts with presigned URLs of the store) admit
     # their labelled clients only.
-    assert pod["metadata"]["labels"]["test-mlflow-client"] == "true"
-    assert pod["metadata"]["labels"]["test-objectstore-client"] == "true"
+    assert pod["metadata"]["labels"]["airyard.io/mlflow-client"] == "true"
+    assert pod["metadata"]["labels"]["airyard.io/objectstore-client"] == "true"
     assert pod["spec"]["automountServiceAccountToken"] is False
     (c,) = pod["spec"]["containers"]
     assert c["image"] == "airyard/model-serving:0.1.0"

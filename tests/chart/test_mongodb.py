@@ -110,7 +110,7 @@ def test_setup_job_creates_users_and_indexes_as_a_declared_client() -> None:
     docs = render(CHART, DATABASES)
     job = setup_job(docs)
     pod = job["spec"]["template"]
-    assert pod["metadata"]["labels"]["test-mongodb-client"] == "true"
+    assert pod["metadata"]["labels"]["airyard.io/mongodb-client"] == "true"
     assert "helm.sh/hook" not in job["metadata"].get("annotations", {})
     (container,) = pod["spec"]["containers"]
     assert container["command"] == ["python3", "-m", "airyard_toolbox.mongo"]

@@ -145,7 +145,7 @@ def test_databases_job_creates_what_values_declare() -> None:
         ]
     }
     pod = job["spec"]["template"]
-    assert pod["metadata"]["labels"]["test-postgresql-client"] == "true", "the NetworkPolicy must let it in"
+    assert pod["metadata"]["labels"]["airyard.io/postgresql-client"] == "true", "the NetworkPolicy must let it in"
     assert search("spec.containers[0].command", pod)[:3] == ["python3", "-m", "airyard_toolbox.postgres"]
     sources = search("spec.volumes[0].projected.sources[].secret", pod)
     assert [(s["name"], s["items"][0]["path"]) for s in sources] == [

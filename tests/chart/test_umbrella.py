@@ -7,6 +7,7 @@ it must pass the official chart's values schema and validate against Kubernetes 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -53,10 +54,79 @@ def test_renders_are_identical_and_hold_no_credentials(ours: Path) -> None:
     assert secrets <= CREDENTIAL_FREE_SECRETS
 
 
-def test_other_release_names_fail_early_naming_the_values(ours: Path) -> None:
-    with pytest.raises(HelmError) as err:
-        render_raw(ours, release="platform")
-    assert "airflow.data.metadataSecretName" in err.value.stderr
+def _pod_templates(doc: dict) -> list[dict]:
+    spec = doc.get("spec", {})
+    if doc["kind"] == "CronJob":
+        return [spec["jobTemplate"]["spec"]["template"]]
+    return [spec["template"]] if "spec" in spec.get("template", {}) else []
+
+
+def _references(pod: dict) -> set[tuple[str, str]]:
+    """The ServiceAccount, Secrets and ConfigMaps a pod cannot start without."""
+    # "default" is every namespace's own.
+    refs = {("ServiceAccount", pod["serviceAccountName"])} if pod.get("serviceAccountName") else set()
+    for c in pod.get("initContainers", []) + pod["containers"]:
+        for src in c.get("envFrom", []):
+            for kind, key in (("Secret", "secretRef"), ("ConfigMap", "configMapRef")):
+                if key in src and not src[key].get("optional"):
+                    refs.add((kind, src[key]["name"]))
+        for env in c.get("env", []):
+            for kind, key in (("Secret", "secretKeyRef"), ("ConfigMap", "configMapKeyRef")):
+                ref = env.get("valueFrom", {}).get(key)
+                if ref and not ref.get("optional"):
+                    refs.add((kind, ref["name"]))
+    for volume in pod.get("volumes", []):
+        for src in [volume, *volume.get("projected", {}).get("sources", [])]:
+            if "secret" in src and not src["secret"].get("optional"):
+                refs.add(("Secret", src["secret"].get("secretName") or src["secret"]["name"]))
+            if "configMap" in src and not src["configMap"].get("optional"):
+                refs.add(("ConfigMap", src["configMap"]["name"]))
+    return refs
+
+
+@pytest.mark.parametrize(("release", "namespace"), [("airyard", "airyard"), ("lake", "data-platform")])
+def test_any_release_name_renders_a_platform_whose_references_all_resolve(
+    full: Path, release: str, namespace: str
+) -> None:
+    """Every ServiceAccount, Secret and ConfigMap a pod needs is rendered or written by a secrets
+    Job of the same release (the official chart's values name airflow-bootstrap's Secrets
+    literally), and every client label a pod carries is one a NetworkPolicy admits."""
+    from airyard import cluster
+
+    docs = render(full, release=release, namespace=namespace)
+    tasks = f"{namespace}-tasks"
+    made = {(d["kind"], d["metadata"].get("namespace", namespace), d["metadata"]["name"]) for d in docs}
+    pods = []  # (where, namespace, pod template)
+    for d in docs:
+        ns = d["metadata"].get("namespace", namespace)
+        for template in _pod_templates(d):
+            pods.append((f"{d['kind']}/{d['metadata']['name']}", ns, template))
+            args = template["spec"]["containers"][0].get("args", [])
+            if d["kind"] == "Job" and args[:1] == ["--spec"]:
+                made |= {("Secret", s.get("namespace", ns), s["name"]) for s in json.loads(args[1]).get("secrets", [])}
+    config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == f"{release}-config")
+    pods.append(("worker pod template", tasks, yaml.safe_load(config["data"]["pod_template_file.yaml"])))
+
+    missing = sorted(
+        f"{where}: {kind} {ns}/{name}"
+        for where, ns, pod in pods
+        for kind, name in _references(pod["spec"])
+        if (kind, ns, name) not in made
+    )
+    assert not missing
+    # What task code names literally (plugins/airyard/cluster.py) exists for this release too.
+    assert ("ServiceAccount", tasks, cluster.SPARK_SERVICE_ACCOUNT) in made
+    assert ("Secret", tasks, cluster.EXTERNAL_CONNECTIONS) not in made, "the user's own Secret"
+    assert f"'{cluster.EXTERNAL_CONNECTIONS}'" in str(next(d for d in docs if d["kind"] == "ValidatingAdmissionPolicy"))
+
+    admitted = set()
+    for policy in (d for d in docs if d["kind"] == "NetworkPolicy"):
+        admitted |= set(policy["spec"]["podSelector"].get("matchLabels", {}))
+        for rule in policy["spec"].get("ingress", []):
+            admitted |= {k for peer in rule.get("from", []) for k in peer.get("podSelector", {}).get("matchLabels", {})}
+    clients = {k for _, _, pod in pods for k in pod["metadata"].get("labels", {}) if k.endswith("-client")}
+    assert {"airyard.io/kube-api-client", "airyard.io/postgresql-client"} <= clients
+    assert clients <= admitted, clients - admitted
 
 
 def test_disabled_services_are_not_installed(ours: Path) -> None:
@@ -131,7 +201,7 @@ def test_worker_pod_template_is_ours(full: Path) -> None:
     assert "config" not in {v["name"] for v in pod["spec"]["volumes"]}
     clients = {k for k in pod["metadata"]["labels"] if k.endswith("-client")}
     # The task-log store, and the Kubernetes API (a worker starts its task's pods); the rest is declared.
-    assert clients == {"airyard-objectstore-client", "airyard-kube-api-client"}
+    assert clients == {"airyard.io/objectstore-client", "airyard.io/kube-api-client"}
 
 
 def test_task_code_runs_in_the_tasks_namespace_and_the_platform_grants_no_pod_rights(full: Path) -> None:

@@ -26,7 +26,7 @@ CONNECTIONS = {
         {"conn_type": "slackwebhook", "host": f"http://{FAKES}.{NS}.svc:8080/hooks", "password": "domains"}
     ),
 }
-CLIENT = {f"{REL}-{s}-client": "true" for s in ("kafka", "objectstore", "mongodb")}
+CLIENT = {f"airyard.io/{s}-client": "true" for s in ("kafka", "objectstore", "mongodb")}
 
 
 def user_env(user: str) -> list[dict]:

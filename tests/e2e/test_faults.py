@@ -34,7 +34,7 @@ DAG = "platform_check"
 WORKER_TASK, POD_TASK = "python_in_worker", "task_in_pod"
 CONNECTIONS = f"{REL}-airflow-connections"
 EXTERNAL = f"{REL}-airflow-external-connections"
-CLIENT = {f"{REL}-kafka-client": "true", f"{REL}-mongodb-client": "true"}
+CLIENT = {"airyard.io/kafka-client": "true", "airyard.io/mongodb-client": "true"}
 # The Airflow control plane: what `helm upgrade` rolls in these tests.
 AIRFLOW_COMPONENTS = ("scheduler", "apiServer", "dagProcessor", "triggerer")
 ROLLOUT_ANNOTATION = "airyard-e2e/rollout"

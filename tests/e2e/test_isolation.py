@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from devkit import airflow, kube
-from devkit.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
+from devkit.airflow import NAMESPACE, TASKS_NAMESPACE
 from tests.e2e import rbac
 
 DAG = "isolation_probe"
@@ -121,8 +121,8 @@ def test_every_service_accounts_rights_are_those_readme_lists() -> None:
     assert live == rbac.documented(namespaces)
     # The accounts that run task code may read no Secret and do nothing in the platform namespace.
     for account in (
-        f"{TASKS_NAMESPACE}:{RELEASE}-airflow-worker-pods",
-        f"{TASKS_NAMESPACE}:{RELEASE}-spark-operator-spark",
+        f"{TASKS_NAMESPACE}:airyard-airflow-worker-pods",
+        f"{TASKS_NAMESPACE}:airyard-spark",
     ):
         assert live[account][NAMESPACE] == {}, account
         assert not [r for r in live[account][TASKS_NAMESPACE] if r.startswith("secrets")], account

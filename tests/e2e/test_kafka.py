@@ -15,7 +15,7 @@ from typing import Any
 from devkit import kube
 
 RELEASE = "kafka"  # objects are named "kafka", "kafka-headless", "kafka-connection"
-CLIENT = {"kafka-client": "true"}
+CLIENT = {"airyard.io/kafka-client": "true"}
 DECLARED = {"name": "e2e.declared", "partitions": 2, "config": {"retention.ms": 3600000}}
 USERS = {"auth": {"users": [{"name": "app", "topics": ["e2e."], "groups": ["check-"]}]}}
 

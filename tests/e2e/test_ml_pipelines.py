@@ -33,7 +33,11 @@ START, END = date(2026, 1, 1), date(2026, 1, 28)
 LEAGUES = ("nfl", "nba", "mlb")
 MODEL = "ml_pipeline_model"
 SUFFIX = time.strftime("%H%M%S")
-CLIENTS = {f"{REL}-postgresql-client": "true", f"{REL}-mlflow-client": "true", f"{REL}-model-serving-client": "true"}
+CLIENTS = {
+    "airyard.io/postgresql-client": "true",
+    "airyard.io/mlflow-client": "true",
+    "airyard.io/model-serving-client": "true",
+}
 
 
 def _env() -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ RELEASE = "ml"
 FULLNAME = f"{RELEASE}-mlflow"
 # An MLflow client: MLflow answers artifacts with presigned URLs of the object store, which the
 # client then uses itself, so it is the store's client too (as the platform's model-serving is).
-CLIENT_LABEL = {f"{FULLNAME}-client": "true", f"{RELEASE}-objectstore-client": "true"}
+CLIENT_LABEL = {"airyard.io/mlflow-client": "true", "airyard.io/objectstore-client": "true"}
 MODEL = "e2e-model"
 POSTGRESQL = {"databases": [{"name": "mlflow", "user": "mlflow"}], "persistence": {"size": "1Gi"}}
 OBJECTSTORE = {"buckets": ["mlflow"], "users": [{"name": "mlflow", "bucket": "mlflow"}], "persistence": {"size": "1Gi"}}
@@ -255,7 +255,7 @@ def test_runs_artifacts_registry_and_champion_rollback(namespace: str) -> None:
     )
     keys = last_json(
         kube.run_script(
-            namespace, "bucket", LIST_BUCKET, labels={f"{RELEASE}-objectstore-client": "true"}, env=store_env
+            namespace, "bucket", LIST_BUCKET, labels={"airyard.io/objectstore-client": "true"}, env=store_env
         )
     )
     assert [k for k in keys if k.endswith(f"{seen['run_id']}/artifacts/notes/hello.txt")], keys

@@ -14,7 +14,7 @@ from devkit import kube
 
 RELEASE = "airyard"
 FULLNAME = f"{RELEASE}-mongodb"
-CLIENT_LABELS = {f"{FULLNAME}-client": "true"}
+CLIENT_LABELS = {"airyard.io/mongodb-client": "true"}
 VALUES: dict[str, Any] = {
     "databases": [
         {

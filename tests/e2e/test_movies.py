@@ -28,7 +28,7 @@ MONGO_ENV = [
 ]
 # The test reads what the pipeline produced as Kafka's admin, an operator's view.
 KAFKA_ENV = kube.kafka_env(f"{REL}-kafka-admin")
-CLIENT_LABELS = {f"{REL}-mongodb-client": "true", f"{REL}-kafka-client": "true"}
+CLIENT_LABELS = {"airyard.io/mongodb-client": "true", "airyard.io/kafka-client": "true"}
 # The fakes run in the platform namespace; tasks reach them from the tasks namespace by full name.
 EXTERNAL = {
     "AIRFLOW_CONN_TMDB_DEFAULT": {

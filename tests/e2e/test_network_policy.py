@@ -21,8 +21,8 @@ SERVICES = {
     "mlflow": 5000,
     "model-serving": 8000,
 }
-CLIENT = {f"{RELEASE}-{s}-client": "true" for s in SERVICES}
-EXTERNAL = {f"{RELEASE}-external-client": "true"}
+CLIENT = {f"airyard.io/{s}-client": "true" for s in SERVICES}
+EXTERNAL = {"airyard.io/external-client": "true"}
 OUTSIDE = ("pypi.org", 443)
 
 # Every target is tried for 8 s, TCP only (the service's own protocol is not spoken): the first

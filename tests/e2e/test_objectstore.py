@@ -139,7 +139,7 @@ def test_minio_serves_buckets_and_restricted_users_and_keeps_data(namespace: str
         + _secret_env("USER_", f"{FULLNAME}-user-mlflow", [*keys, "bucket"])
         + _secret_env("OTHER_", f"{FULLNAME}-user-airflow", keys)
     )
-    out = kube.run_script(namespace, "client", CLIENT_SCRIPT, labels={f"{FULLNAME}-client": "true"}, env=env)
+    out = kube.run_script(namespace, "client", CLIENT_SCRIPT, labels={"airyard.io/objectstore-client": "true"}, env=env)
     seen = json.loads(out.strip().splitlines()[-1])
     assert seen["buckets"] == ["airflow-logs", "lake", "landing", "mlflow"]
     assert seen["bucket"] == "mlflow"
@@ -162,7 +162,7 @@ def test_minio_serves_buckets_and_restricted_users_and_keeps_data(namespace: str
     # what a policy-enforcing CNI would apply, not that other pods are actually refused.
     policy = kube.get("networkpolicy", FULLNAME, namespace)
     sources = policy["spec"]["ingress"][0]["from"]
-    assert {"podSelector": {"matchLabels": {f"{FULLNAME}-client": "true"}}} in sources
+    assert {"podSelector": {"matchLabels": {"airyard.io/objectstore-client": "true"}}} in sources
     assert policy["spec"]["ingress"][0]["ports"] == [{"port": 9000, "protocol": "TCP"}]
 
     # Data survives the pod: it lives on the claim, which the new pod mounts again.

@@ -13,7 +13,7 @@ from devkit import kube
 
 RELEASE = "pg"
 FULLNAME = "pg-postgresql"
-CLIENT_LABEL = {f"{FULLNAME}-client": "true"}
+CLIENT_LABEL = {"airyard.io/postgresql-client": "true"}
 DATABASES = [
     {"name": "app", "user": "app", "extensions": ["pg_trgm"]},
     {"name": "ml_flow", "user": "mlflow"},

@@ -37,7 +37,7 @@ def _client(namespace: str, name: str, mode: str) -> dict[str, str]:
         {"name": "URL", "valueFrom": {"secretKeyRef": {"name": f"{FULLNAME}-connection", "key": "url"}}},
         {"name": "MODE", "value": mode},
     ]
-    out = kube.run_script(namespace, name, CLIENT, labels={f"{FULLNAME}-client": "true"}, env=env)
+    out = kube.run_script(namespace, name, CLIENT, labels={"airyard.io/redis-client": "true"}, env=env)
     return dict(line.split(": ", 1) for line in out.strip().splitlines())
 
 
@@ -60,4 +60,6 @@ def test_redis_authenticates_and_keeps_data_across_pod_deletion(namespace: str) 
     assert kube.secret_value(f"{FULLNAME}-auth", "password", namespace) == password
     policy = kube.get("networkpolicy", FULLNAME, namespace)
     # The kind CNI does not enforce NetworkPolicy: the policy object is what can be checked here.
-    assert policy["spec"]["ingress"][0]["from"][0] == {"podSelector": {"matchLabels": {f"{FULLNAME}-client": "true"}}}
+    assert policy["spec"]["ingress"][0]["from"][0] == {
+        "podSelector": {"matchLabels": {"airyard.io/redis-client": "true"}}
+    }

@@ -1,6 +1,11 @@
-{{/* Name prefix of the Secrets shared with the official chart. */}}
+{{/*
+Name prefix of what the official chart's values and task code name literally: the Secrets of the
+Fernet key, API secret key, JWT secret and metadata URI, the connections, the worker pods'
+ServiceAccount. Fixed, not the release's: a chart's values cannot be templated, so these names
+are the same for any release name (one airyard per namespace).
+*/}}
 {{- define "bootstrap.prefix" -}}
-{{- tpl .Values.secretPrefix . -}}
+airyard-airflow
 {{- end -}}
 
 {{/* In-cluster DNS name of a platform service of this release: (list . "redis"). */}}
@@ -116,7 +121,7 @@ credentials. Remote task logs use the logs user, which may only touch the logs b
 
 {{/* The label of pods that declare an outside system (external:<conn_id>, plugins/airyard/services.py). */}}
 {{- define "bootstrap.externalClientLabel" -}}
-{{ .Release.Name }}-external-client
+{{ include "airyard.clientLabelFor" "external" }}
 {{- end -}}
 
 {{/*

@@ -31,9 +31,19 @@ app.kubernetes.io/part-of: airyard
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
-{{/* The label a pod carries to be let in by this chart's NetworkPolicy. */}}
+{{/*
+The label a pod carries to be let in by a service's NetworkPolicy: airyard.io/<service>-client.
+Its key names the kind of service, not the release, so that values, the official chart's pod
+labels and task code (plugins/airyard/services.py) can write it literally for any release name:
+NetworkPolicies admit it only from the release's own namespaces (one airyard per namespace).
+(include "airyard.clientLabelFor" "postgresql"), or airyard.clientLabel for this chart's own.
+*/}}
+{{- define "airyard.clientLabelFor" -}}
+airyard.io/{{ . }}-client
+{{- end -}}
+
 {{- define "airyard.clientLabel" -}}
-{{ include "airyard.fullname" . }}-client
+{{ include "airyard.clientLabelFor" .Chart.Name }}
 {{- end -}}
 
 {{/* image: {repository, tag} -> "repository:tag" */}}

@@ -2,7 +2,7 @@
 A service's NetworkPolicies. Its namespace and the tasks namespace deny everything by default
 (airflow-bootstrap's baseline), so both ends of a connection need an allow:
   - <fullname>: the service's pods admit, on its ports, pods that carry the client label
-    <fullname>-client: "true" (in the release namespace or the tasks namespace), each other, and
+    airyard.io/<chart>-client: "true" (in the release namespace or the tasks namespace), each other, and
     the peers of .Values.networkPolicy.allowedClients; they send only to each other.
   - <fullname>-clients: pods of the release namespace that carry the client label may send to the
     service's pods on its ports. In the tasks namespace, airflow-bootstrap (which owns it) renders
@@ -108,5 +108,5 @@ The label of pods that call the Kubernetes API (operators, Jobs that write Secre
 launchers, Spark drivers): airflow-bootstrap's baseline lets them reach the API server.
 */}}
 {{- define "airyard.kubeApiClientLabel" -}}
-{{ .Release.Name }}-kube-api-client
+{{ include "airyard.clientLabelFor" "kube-api" }}
 {{- end -}}

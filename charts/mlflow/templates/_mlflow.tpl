@@ -19,16 +19,11 @@
 
 {{/*
 The fullname of another airyard chart installed with the same release name (the library's rule),
-which prefixes its connection Secrets and client label: (dict "ctx" . "chart" "postgresql").
+which prefixes its connection Secrets: (dict "ctx" . "chart" "postgresql").
 */}}
 {{- define "mlflow.peerFullname" -}}
 {{- $release := .ctx.Release.Name -}}
 {{- ternary $release (printf "%s-%s" $release .chart) (contains .chart $release) | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-
-{{/* The label another chart of this release admits to its NetworkPolicy (its <fullname>-client). */}}
-{{- define "mlflow.peerClientLabel" -}}
-{{- printf "%s-client" (include "mlflow.peerFullname" .) -}}
 {{- end -}}
 
 {{/*

@@ -57,8 +57,8 @@ def driver(pod: Mapping[str, Any]) -> dict[str, Any]:
     platform's NetworkPolicies let no other task pod reach the API server)."""
     return {
         **pod,
-        "labels": {**pod.get("labels", {}), f"{cluster.release()}-kube-api-client": "true"},
-        "serviceAccount": f"{cluster.release()}-spark-operator-spark",
+        "labels": {**pod.get("labels", {}), cluster.client_label("kube-api"): "true"},
+        "serviceAccount": cluster.SPARK_SERVICE_ACCOUNT,
     }
 
 

@@ -78,9 +78,9 @@ def test_weather_task_gets_only_its_own_credentials(dags: DagBag) -> None:
     keys = {(e.value_from.secret_key_ref.name, e.name) for e in task.env_vars if e.value_from}
     assert keys == {("airyard-airflow-external-connections", "AIRFLOW_CONN_WEATHER_API")}
     assert {k for k, v in task.labels.items() if k.endswith("-client")} == {
-        "airyard-objectstore-client",
-        "airyard-mongodb-client",
-        "airyard-external-client",  # the weather API is outside the cluster
+        "airyard.io/objectstore-client",
+        "airyard.io/mongodb-client",
+        "airyard.io/external-client",  # the weather API is outside the cluster
     }
     assert task.image == "airyard/airflow:0.1.0"
 

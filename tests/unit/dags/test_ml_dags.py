@@ -109,13 +109,13 @@ def test_pods_get_their_declared_connections_from_secrets_not_from_airflow(dags:
     }
     assert not [e for e in task.env_vars if e.value_from]
     clients = {k for k, v in task.labels.items() if k.endswith("-client") and v == "true"}
-    assert clients == {f"airyard-{s}-client" for s in ("postgresql", "mlflow", "objectstore", "model-serving")}
+    assert clients == {f"airyard.io/{s}-client" for s in ("postgresql", "mlflow", "objectstore", "model-serving")}
 
 
 def test_a_python_task_gets_its_services_in_its_own_worker_pod(dags: dict) -> None:
     pod = dags["ml_pipeline_dag"].get_task("check_new_data").executor_config["pod_override"]
     assert [e.secret_ref.name for e in pod.spec.containers[0].env_from] == ["airyard-airflow-conn-postgres-mlsp"]
-    assert pod.metadata.labels == {"airyard-postgresql-client": "true"}
+    assert pod.metadata.labels == {"airyard.io/postgresql-client": "true"}
 
 
 @pytest.mark.parametrize(

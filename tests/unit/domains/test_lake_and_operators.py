@@ -112,18 +112,18 @@ def test_spark_application_is_small_restricted_and_labelled(monkeypatch) -> None
         pod = spec[role]
         assert pod["cores"] == 1
         assert pod["coreRequest"] == "100m"
-        assert pod["labels"]["airyard-kafka-client"] == "true"
+        assert pod["labels"]["airyard.io/kafka-client"] == "true"
         assert pod["labels"][JOB_LABEL] == lake.SPARK_JOB
-        assert pod["labels"]["airyard-objectstore-client"] == "true"
+        assert pod["labels"]["airyard.io/objectstore-client"] == "true"
         # The pipeline's own identities, not the admin's: one connection per declared service.
         refs = {e["secretRef"]["name"] for e in pod["envFrom"]}
         assert refs == {"airyard-airflow-conn-kafka-domains", "airyard-airflow-conn-objectstore-domains"}
         assert pod["env"] == []
     assert spec["executor"]["instances"] == 1
     # Only the driver calls the Kubernetes API (to start its executors), as the Spark account.
-    assert spec["driver"]["labels"]["airyard-kube-api-client"] == "true"
-    assert "airyard-kube-api-client" not in spec["executor"]["labels"]
-    assert spec["driver"]["serviceAccount"] == "airyard-spark-operator-spark"
+    assert spec["driver"]["labels"]["airyard.io/kube-api-client"] == "true"
+    assert "airyard.io/kube-api-client" not in spec["executor"]["labels"]
+    assert spec["driver"]["serviceAccount"] == "airyard-spark"
     # Small Delta tables: their state is rebuilt in 2 partitions, not 50; JVMs sized for short jobs.
     assert spec["sparkConf"]["spark.databricks.delta.snapshotPartitions"] == "2"
     assert spec["sparkConf"]["spark.driver.extraJavaOptions"] == spark_spec.JAVA_OPTIONS

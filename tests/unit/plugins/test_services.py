@@ -19,7 +19,10 @@ def test_a_declared_service_is_its_connection_secret_and_its_client_label(monkey
         "kafka",
     )
     assert store.connection == "objectstore_weather"
-    assert services.labels([kafka, store]) == {"airyard-kafka-client": "true", "airyard-objectstore-client": "true"}
+    assert services.labels([kafka, store]) == {
+        "airyard.io/kafka-client": "true",
+        "airyard.io/objectstore-client": "true",
+    }
     assert [e.secret_ref.name for e in services.env_from([kafka, store])] == [kafka.secret, store.secret]
 
 
@@ -28,7 +31,7 @@ def test_an_external_connection_is_one_optional_key_of_the_users_secret_and_the_
     (tmdb,) = services.resolve(["external:tmdb_default"])
     assert services.env_from([tmdb]) == []
     # Its label is the only way out of the cluster (airflow-bootstrap's networkPolicy.external).
-    assert services.labels([tmdb]) == {"airyard-external-client": "true"}
+    assert services.labels([tmdb]) == {"airyard.io/external-client": "true"}
     (var,) = services.env([tmdb])
     ref = var.value_from.secret_key_ref
     assert (var.name, ref.name, ref.key, ref.optional) == (

@@ -29,11 +29,11 @@ def test_an_application_declares_its_services_and_nothing_else(monkeypatch: pyte
     assert app["restartPolicy"] == {"type": "Never"}
     for role in ("driver", "executor"):
         assert app[role]["envFrom"] == [{"secretRef": {"name": kafka.secret}}]
-        assert app[role]["labels"]["data-kafka-client"] == "true"
+        assert app[role]["labels"]["airyard.io/kafka-client"] == "true"
         assert app[role]["podSecurityContext"]["runAsNonRoot"] is True
         assert app[role]["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
-    assert app["driver"]["serviceAccount"] == "data-spark-operator-spark"
-    assert "data-kube-api-client" not in app["executor"]["labels"]
+    assert app["driver"]["serviceAccount"] == "airyard-spark"
+    assert "airyard.io/kube-api-client" not in app["executor"]["labels"]
 
 
 def test_the_pipelines_applications_share_the_platform_shape() -> None:

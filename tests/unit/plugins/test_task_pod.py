@@ -24,8 +24,8 @@ def test_pod_uses_a_platform_image_never_pulled_and_restricted(monkeypatch) -> N
     assert container.security_context.capabilities.drop == ["ALL"]
     assert pod.spec.security_context.run_as_non_root is True
     assert container.resources.limits["memory"] == "512Mi"
-    assert pod.metadata.labels["prod-kafka-client"] == "true"
-    assert "prod-mongodb-client" not in pod.metadata.labels  # only what it declared
+    assert pod.metadata.labels["airyard.io/kafka-client"] == "true"
+    assert "airyard.io/mongodb-client" not in pod.metadata.labels  # only what it declared
     assert [e.secret_ref.name for e in container.env_from] == ["airyard-airflow-conn-kafka-movies"]
     assert pod.metadata.name.startswith("extract-movies")
     assert op.startup_check_interval_seconds == 1
