@@ -89,6 +89,11 @@ def resolve(names: Iterable[str], environ: Mapping[str, str] | None = None) -> t
     return tuple(known[n] for n in wanted)
 
 
+def connection(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """The Airflow connection id of a declared service ("mongodb:movies" -> "mongo_default")."""
+    return resolve([name], environ)[0].connection
+
+
 def labels(services: Iterable[Service]) -> dict[str, str]:
     """The labels that let a pod through the NetworkPolicies of its services."""
     return {cluster.client_label(s.network): "true" for s in services if s.network}

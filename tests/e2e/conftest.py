@@ -1,8 +1,9 @@
 """Fixtures for tests that run against the kind cluster (`make e2e` creates it first), and the
-summary every e2e session ends with (reports/e2e-summary.md)."""
+summary every e2e session ends with (reports/e2e-summary.md, or $E2E_SUMMARY)."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import time
@@ -15,7 +16,9 @@ import pytest
 
 from devkit import kube
 
-SUMMARY = kube.REPO / "reports" / "e2e-summary.md"
+# hack/e2e.sh runs two sessions side by side (the shared platform's modules, the others), each
+# with a summary of its own, then merges them.
+SUMMARY = kube.REPO / os.environ.get("E2E_SUMMARY", "reports/e2e-summary.md")
 # nodeid -> scenario (the test's docstring, first line), result and seconds (setup + call + teardown)
 _results: dict[str, dict[str, Any]] = {}
 _started = time.monotonic()
@@ -106,8 +109,17 @@ def namespace() -> Iterator[str]:
     kube.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def outside_world() -> Iterator[None]:
     """The fakes may be reached as the outside world for the whole session (kube.outside_world)."""
     with kube.outside_world():
         yield
+
+
+@pytest.fixture(autouse=True)
+def platform_sees_the_fakes(request: pytest.FixtureRequest) -> None:
+    """The installed platform's tests (mark shared_platform) reach the fakes as the outside world.
+    Only their session sets the fakes' policies up and removes them: the other session, which
+    may end first, leaves them alone."""
+    if request.node.get_closest_marker("shared_platform"):
+        request.getfixturevalue("outside_world")

@@ -28,6 +28,8 @@ import pytest
 from devkit import airflow, kube
 from tests.e2e.domains import outside_services, received_alerts
 
+pytestmark = pytest.mark.shared_platform
+
 INGEST, MONITOR = "domain_ingestion_dag", "monitoring_dag"
 STEADY = timedelta(minutes=float(os.environ.get("SOAK_STEADY_MINUTES", "45")))
 BRONZE_MAX_AGE = timedelta(minutes=30)  # airyard.domains.lake.MAX_AGE_MINUTES

@@ -8,10 +8,13 @@ from __future__ import annotations
 import subprocess
 import time
 
+import pytest
 import requests
 
 from devkit import airflow, kube
 from devkit.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
+
+pytestmark = pytest.mark.shared_platform
 
 DAG = "platform_check"
 

@@ -15,6 +15,8 @@ from devkit import airflow, kube
 from tests.e2e.domains import CLIENT, NS, REL, outside_services, read_lake, received_alerts, user_env
 from tests.fakes import threat_feeds
 
+pytestmark = pytest.mark.shared_platform
+
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[None]:

@@ -29,6 +29,8 @@ from tests.e2e.test_kafka import acked_so_far
 from tests.e2e.test_movies import service
 from tests.fakes import tmdb
 
+pytestmark = pytest.mark.shared_platform
+
 NS, REL = airflow.NAMESPACE, airflow.RELEASE
 DAG = "platform_check"
 WORKER_TASK, POD_TASK = "python_in_worker", "task_in_pod"

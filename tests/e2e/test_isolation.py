@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from devkit import airflow, kube
 from devkit.airflow import NAMESPACE, TASKS_NAMESPACE
 from tests.e2e import rbac
+
+pytestmark = pytest.mark.shared_platform
 
 DAG = "isolation_probe"
 MUST_BE_REFUSED = {

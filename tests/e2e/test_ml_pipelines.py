@@ -23,7 +23,7 @@ import pytest
 from devkit import airflow, kube
 from tests.fakes import sports_api
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.shared_platform
 
 NS = airflow.NAMESPACE
 REL = airflow.RELEASE

@@ -19,6 +19,8 @@ import requests
 
 from devkit import airflow, kube
 
+pytestmark = pytest.mark.shared_platform
+
 NS = airflow.NAMESPACE
 REL = airflow.RELEASE
 FAKES = ("tmdb", "smtp_sink", "webhook")

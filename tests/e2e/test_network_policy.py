@@ -12,6 +12,8 @@ import pytest
 from devkit import kube
 from devkit.airflow import NAMESPACE, RELEASE, TASKS_NAMESPACE
 
+pytestmark = pytest.mark.shared_platform
+
 SERVICES = {
     "postgresql": 5432,
     "redis": 6379,

@@ -222,7 +222,7 @@ class DomainsLakeOperator(BaseOperator):
 
         from airyard.kafka.hooks import KafkaHook
 
-        end = KafkaHook(ingest.KAFKA_CONN).end_offsets(self.topic, group=lake.OFFSETS_GROUP)
+        end = KafkaHook(services.connection(ingest.KAFKA_SERVICE)).end_offsets(self.topic, group=lake.OFFSETS_GROUP)
         s3 = S3Hook(aws_conn_id=lake.STORE_CONN).get_conn()
         deadline = apps.clock() + self.bronze_timeout
         while behind := lake.bronze_behind(lake.bronze_offsets(s3, self.topic), end):

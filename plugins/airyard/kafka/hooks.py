@@ -23,12 +23,12 @@ class KafkaHook(KafkaBaseHook):
     def health(self, topics: Sequence[str] = (), timeout: float = 15) -> dict[str, Any]:
         return client.health(self.get_conn, topics, timeout)
 
-    def end_offsets(self, topic: str, group: str) -> dict[int, int]:
+    def end_offsets(self, topic: str, *, group: str) -> dict[int, int]:
         """End offsets per partition, asked as `group` (a consumer that joins nothing and commits nothing)."""
         with client.consumer(self.config(), group) as c:
             return client.end_offsets(c, topic)
 
-    def lag(self, group: str, topics: Sequence[str]) -> tuple[dict[str, int | None], dict[str, int]]:
+    def lag(self, topics: Sequence[str], *, group: str) -> tuple[dict[str, int | None], dict[str, int]]:
         """Committed offsets of `group` and end offsets, keyed "topic:partition"."""
         committed: dict[str, int | None] = {}
         end: dict[str, int] = {}

@@ -21,7 +21,7 @@ class KafkaHealthCheckOperator(BaseOperator):
     def __init__(self, *, service: str, topics: Sequence[str] = (), timeout: float = 15, **kwargs: Any) -> None:
         kwargs.setdefault("executor_config", services.executor_config(service))
         super().__init__(**kwargs)
-        self.kafka_conn_id = services.resolve([service])[0].connection
+        self.kafka_conn_id = services.connection(service)
         self.topics = tuple(topics)
         self.timeout = timeout
 

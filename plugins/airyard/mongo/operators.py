@@ -18,9 +18,13 @@ class MongoFreshnessCheckOperator(FreshnessCheckOperator):
     def __init__(self, *, service: str, collection: str, field: str, **kwargs: Any) -> None:
         kwargs.setdefault("executor_config", services.executor_config(service))
         super().__init__(**kwargs)
-        self.mongo_conn_id = services.resolve([service])[0].connection
+        self.mongo_conn_id = services.connection(service)
         self.collection = collection
         self.field = field
+
+    @property
+    def source(self) -> str:
+        return f"MongoDB collection {self.collection} (newest {self.field})"
 
     def latest(self, context: Any) -> tuple[datetime | None, dict[str, Any]]:
         from airyard.mongo.hooks import MongoHook

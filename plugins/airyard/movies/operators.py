@@ -19,7 +19,6 @@ from airflow.sdk.exceptions import AirflowSkipException
 from airyard import alerts, cluster, services
 from airyard.movies import (
     KAFKA,
-    KAFKA_CONN,
     MONGODB,
     MOVIES,
     PIPELINE_METRICS,
@@ -163,7 +162,6 @@ class MongoDBValidationOperator(BaseOperator):
         collections: Sequence[str] = (MOVIES,),
         sample_size: int = 1000,
         min_valid_ratio: float = 0.99,
-        mongo_conn_id: str = "mongo_default",
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("executor_config", services.executor_config(MONGODB))
@@ -171,7 +169,7 @@ class MongoDBValidationOperator(BaseOperator):
         self.collections = list(collections)
         self.sample_size = sample_size
         self.min_valid_ratio = min_valid_ratio
-        self.mongo_conn_id = mongo_conn_id
+        self.mongo_conn_id = services.connection(MONGODB)
 
     def execute(self, context: Any) -> dict[str, Any]:
         from airyard.mongo.hooks import MongoHook
@@ -189,14 +187,12 @@ class MongoDBValidationOperator(BaseOperator):
 class VolumeCheckOperator(BaseOperator):
     """Records extracted in the latest ingestion run versus the runs before it (pipeline_metrics)."""
 
-    def __init__(
-        self, *, history: int = 24, tolerance: float = 3.0, mongo_conn_id: str = "mongo_default", **kwargs: Any
-    ) -> None:
+    def __init__(self, *, history: int = 24, tolerance: float = 3.0, **kwargs: Any) -> None:
         kwargs.setdefault("executor_config", services.executor_config(MONGODB))
         super().__init__(**kwargs)
         self.history = history
         self.tolerance = tolerance
-        self.mongo_conn_id = mongo_conn_id
+        self.mongo_conn_id = services.connection(MONGODB)
 
     def execute(self, context: Any) -> dict[str, Any]:
         from airyard.mongo.hooks import MongoHook
@@ -222,19 +218,18 @@ class KafkaLagCheckOperator(BaseOperator):
         *,
         max_lag: int = 100_000,
         group: str = PROCESSING_GROUP,
-        kafka_conn_id: str = KAFKA_CONN,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("executor_config", services.executor_config(KAFKA))
         super().__init__(**kwargs)
         self.max_lag = max_lag
         self.group = group
-        self.kafka_conn_id = kafka_conn_id
+        self.kafka_conn_id = services.connection(KAFKA)
 
     def execute(self, context: Any) -> dict[str, Any]:
         from airyard.kafka.hooks import KafkaHook
 
-        committed, high = KafkaHook(self.kafka_conn_id).lag(self.group, RAW_TOPICS)
+        committed, high = KafkaHook(self.kafka_conn_id).lag(RAW_TOPICS, group=self.group)
         return quality.kafka_lag(committed, high, self.max_lag)
 
 
@@ -248,14 +243,13 @@ class QualityReportOperator(BaseOperator):
         *,
         check_task_ids: Sequence[str],
         threshold: float | str = 0.8,
-        mongo_conn_id: str = "mongo_default",
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("executor_config", services.executor_config(MONGODB))
         super().__init__(**kwargs)
         self.check_task_ids = list(check_task_ids)
         self.threshold = threshold
-        self.mongo_conn_id = mongo_conn_id
+        self.mongo_conn_id = services.connection(MONGODB)
 
     def execute(self, context: Any) -> dict[str, Any]:
         from airyard.mongo.hooks import MongoHook
@@ -314,15 +308,13 @@ class ExtractionMetricsOperator(BaseOperator):
         self,
         *,
         extract_task_ids: Sequence[str],
-        kafka_conn_id: str = KAFKA_CONN,
-        mongo_conn_id: str = "mongo_default",
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("executor_config", services.executor_config(KAFKA, MONGODB))
         super().__init__(**kwargs)
         self.extract_task_ids = list(extract_task_ids)
-        self.kafka_conn_id = kafka_conn_id
-        self.mongo_conn_id = mongo_conn_id
+        self.kafka_conn_id = services.connection(KAFKA)
+        self.mongo_conn_id = services.connection(MONGODB)
 
     def execute(self, context: Any) -> dict[str, Any]:
         from airyard.kafka.hooks import KafkaHook

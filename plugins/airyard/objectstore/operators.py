@@ -27,6 +27,10 @@ class DeltaFreshnessCheckOperator(FreshnessCheckOperator):
         self.delta_path = delta_path
         self.aws_conn_id = services.resolve([service])[0].connection
 
+    @property
+    def source(self) -> str:
+        return f"Delta table {self.delta_path}"
+
     def latest(self, context: Any) -> tuple[datetime | None, dict[str, Any]]:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 

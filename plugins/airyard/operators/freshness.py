@@ -49,14 +49,20 @@ class FreshnessCheckOperator(BaseOperator):
         """When the source was last written (None: never), and what else the result should say."""
         raise NotImplementedError
 
+    @property
+    def source(self) -> str:
+        """The source as the task's log and failure name it, e.g. "Delta table s3://lake/bronze"."""
+        raise NotImplementedError
+
     def execute(self, context: Any) -> dict[str, Any]:
         latest, details = self.latest(context)
         result = assess(latest, self.max_age)
         result["details"].update(details)
         context["ti"].xcom_push(key="freshness", value=result)
         age = result["details"]["age_minutes"]
-        verdict = "never written" if age is None else f"{age:.1f} min old (bound {self.max_age})"
+        bound = f"bound {self.max_age.total_seconds() / 60:g} min"
+        verdict = f"never written ({bound})" if age is None else f"{age:.1f} min old ({bound})"
         if self.fail_when_stale and not result["passed"]:
-            raise AirflowException(f"stale: {details} is {verdict}")
-        self.log.info("%s: %s", details, verdict)
+            raise AirflowException(f"{self.source} is stale: {verdict}")
+        self.log.info("%s: %s, %s", self.source, verdict, "fresh" if result["passed"] else "stale")
         return result

@@ -53,10 +53,13 @@ def test_offsets_lag_and_json_records(kafka_service, topic, monkeypatch) -> None
     producer.flush(30)
     assert hook.end_offsets(topic, group="t-offsets") == {0: 3, 1: 2}
     group = f"t-{uuid.uuid4().hex[:8]}"
-    assert hook.lag(group, [topic]) == ({f"{topic}:0": None, f"{topic}:1": None}, {f"{topic}:0": 3, f"{topic}:1": 2})
+    assert hook.lag([topic], group=group) == (
+        {f"{topic}:0": None, f"{topic}:1": None},
+        {f"{topic}:0": 3, f"{topic}:1": 2},
+    )
     consumer = Consumer({"bootstrap.servers": kafka_service.address, "group.id": group})
     consumer.commit(offsets=[TopicPartition(topic, 0, 3)], asynchronous=False)
     consumer.close()
-    assert hook.lag(group, [topic])[0] == {f"{topic}:0": 3, f"{topic}:1": None}
+    assert hook.lag([topic], group=group)[0] == {f"{topic}:0": 3, f"{topic}:1": None}
     hook.produce_json(topic, "k", {"n": 1})
     assert sum(hook.end_offsets(topic, group="t-offsets").values()) == 6

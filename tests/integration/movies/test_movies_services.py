@@ -277,7 +277,7 @@ def test_kafka_lag(env: dict[str, str], kafka_service: Service) -> None:
     assert before["passed"] is False
     assert before["details"]["total_lag"] > 0
     # Processing commits what it read (jobs/process.py does the same): the lag goes to zero.
-    _committed, high = KafkaHook(KAFKA_CONN).lag(PROCESSING_GROUP, RAW_TOPICS)
+    _committed, high = KafkaHook(KAFKA_CONN).lag(RAW_TOPICS, group=PROCESSING_GROUP)
     consumer = Consumer({"bootstrap.servers": kafka_service.address, "group.id": PROCESSING_GROUP})
     consumer.commit(
         offsets=[TopicPartition(*tp.split(":")[:1], int(tp.split(":")[1]), hw) for tp, hw in high.items()],
