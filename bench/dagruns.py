@@ -1,37 +1,61 @@
-"""Run the bench DAGs (dags/bench_noop.py) through the REST API and time their task instances."""
+"""Run the bench DAGs (bench/dags/bench_noop.py) through the REST API and time their task instances."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from bench.results import REPO
 from devkit import kube
 from devkit.airflow import Airflow
 
-DAG_FILE = "bench_noop.py"
+BENCH_IMAGE_NAME = "airflow-bench"
+BENCH_IMAGE = kube.image(BENCH_IMAGE_NAME)
 LATENCY_DAG = "bench_noop_latency"
 MAPPED_DAG = "bench_noop_mapped"
 POOL = "benchmark"
 
 
-def check_image() -> None:
-    """The bench DAGs are baked into airyard/airflow (dags/ is copied at build): stop early, with
-    the fix, when the image holds no copy or an older one than this checkout."""
-    ref = kube.image("airflow")
-    proc = subprocess.run(
-        ["docker", "run", "--rm", "--entrypoint", "cat", ref, f"/opt/airflow/dags/{DAG_FILE}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if proc.returncode != 0 or proc.stdout != (REPO / "dags" / DAG_FILE).read_text():
-        raise SystemExit(
-            f"{ref} does not hold this checkout's dags/{DAG_FILE}: bake it in and roll the platform with "
-            "`make up IMAGES=airflow` (AIRFLOW_CHART=… where the official chart cannot be fetched)"
-        )
+@contextmanager
+def bench_dags() -> Iterator[None]:
+    """The platform runs airyard/airflow-bench, the airflow image of this checkout plus bench/dags,
+    for the time of the block, then the production image again (hack/up.sh both ways: a roll of
+    Airflow's components each time). The production image holds no benchmark DAG."""
+    base = kube.image("airflow")
+    _run(REPO / "hack" / "images" / "build.sh", "airflow")
+    print(f"==> {BENCH_IMAGE}: {base} plus bench/dags", flush=True)
+    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    _run("docker", "build", "-q", "-t", BENCH_IMAGE, "--build-arg", f"BASE={base}", REPO / "bench" / "dags", env=env)
+    _run(REPO / "hack" / "images" / "load.sh", BENCH_IMAGE_NAME)
+    repository = BENCH_IMAGE.split(":")[0]
+    values = {
+        "airflow": {
+            "defaultAirflowRepository": repository,
+            "images": {"airflow": {"repository": repository}, "pod_template": {"repository": repository}},
+        }
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        yaml.safe_dump(values, f)
+        f.flush()
+        _run(REPO / "hack" / "up.sh", env={**os.environ, "IMAGES": "airflow", "AIRYARD_VALUES": f.name})
+    try:
+        yield
+    finally:
+        print("==> the platform back on the production image", flush=True)
+        _run(REPO / "hack" / "up.sh", env={**os.environ, "IMAGES": "airflow"})
+
+
+def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> None:
+    subprocess.run([str(c) for c in cmd], env=env, check=True)
 
 
 def parse(ts: str | None) -> datetime | None:
@@ -40,7 +64,12 @@ def parse(ts: str | None) -> datetime | None:
 
 def set_pool(af: Airflow, name: str, slots: int) -> None:
     resp = af.session.get(f"{af.base_url}/api/v2/pools/{name}", timeout=30)
-    body = {"name": name, "slots": slots, "description": "make bench (dags/bench_noop.py)", "include_deferred": False}
+    body = {
+        "name": name,
+        "slots": slots,
+        "description": "make bench (bench/dags/bench_noop.py)",
+        "include_deferred": False,
+    }
     if resp.status_code == 404:
         af.request("POST", "/pools", json=body)
     else:

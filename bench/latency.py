@@ -70,30 +70,30 @@ def print_section(section: dict[str, Any]) -> None:
 def main() -> None:
     concurrency = int(os.environ.get("BENCH_CONCURRENCY", "1"))
     section: dict[str, Any] = {"measured_at": now(), "machine": machine(), "concurrency": concurrency}
-    dagruns.check_image()
-    print(f"==> latency: {dagruns.LATENCY_DAG} on the platform (concurrency {concurrency})", flush=True)
-    with activity(section), airflow.connect() as af:
-        section["ours"] = measure(af, concurrency)
-    chart = official.chart()
-    if os.environ.get("BENCH_OFFICIAL", "1") == "0":
-        section["official_skipped"] = "skipped: BENCH_OFFICIAL=0"
-    elif chart is None:
-        section["official_skipped"] = (
-            "not run: the official Airflow chart is absent (set AIRFLOW_CHART to its chart/ folder, "
-            "or run `make chart-deps` with network access)"
-        )
-    else:
-        print(f"==> latency: the same DAG on the official chart's defaults ({official.NAMESPACE})", flush=True)
-        try:
-            with official.installed(chart) as info:
-                official_activity: dict[str, Any] = {}
-                with activity(official_activity), official.connect() as af:
-                    section["official"] = measure(af, concurrency)
-                section["official"].update(install=info, activity=official_activity["activity"])
-            section["ratio"] = ratio(section["ours"], section["official"])
-        except Exception as err:  # noqa: BLE001 - our figures stand; the failed comparison is reported
-            section.pop("official", None)
-            section["official_skipped"] = f"failed: {type(err).__name__}: {str(err)[-1500:]}"
+    with dagruns.bench_dags():
+        print(f"==> latency: {dagruns.LATENCY_DAG} on the platform (concurrency {concurrency})", flush=True)
+        with activity(section), airflow.connect() as af:
+            section["ours"] = measure(af, concurrency)
+        chart = official.chart()
+        if os.environ.get("BENCH_OFFICIAL", "1") == "0":
+            section["official_skipped"] = "skipped: BENCH_OFFICIAL=0"
+        elif chart is None:
+            section["official_skipped"] = (
+                "not run: the official Airflow chart is absent (set AIRFLOW_CHART to its chart/ folder, "
+                "or run `make chart-deps` with network access)"
+            )
+        else:
+            print(f"==> latency: the same DAG on the official chart's defaults ({official.NAMESPACE})", flush=True)
+            try:
+                with official.installed(chart) as info:
+                    official_activity: dict[str, Any] = {}
+                    with activity(official_activity), official.connect() as af:
+                        section["official"] = measure(af, concurrency)
+                    section["official"].update(install=info, activity=official_activity["activity"])
+                section["ratio"] = ratio(section["ours"], section["official"])
+            except Exception as err:  # noqa: BLE001 - our figures stand; the failed comparison is reported
+                section.pop("official", None)
+                section["official_skipped"] = f"failed: {type(err).__name__}: {str(err)[-1500:]}"
     ours = section["ours"]["queued_to_success"]
     speedup = None
     if section.get("official"):

@@ -21,6 +21,7 @@ from typing import Any
 import requests
 import yaml
 
+from bench import dagruns
 from bench.results import REPO
 from devkit import kube
 from devkit.airflow import Airflow
@@ -41,7 +42,7 @@ def chart() -> str | None:
 
 def values() -> dict[str, Any]:
     umbrella = yaml.safe_load((REPO / "charts" / "airyard" / "values.yaml").read_text())["airflow"]
-    repository, tag = kube.image("airflow").split(":")
+    repository, tag = dagruns.BENCH_IMAGE.split(":")  # ours with the benchmark's DAGs
     return {
         "executor": "KubernetesExecutor",
         "airflowVersion": umbrella["airflowVersion"],

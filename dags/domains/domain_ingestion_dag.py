@@ -12,9 +12,10 @@ minutes, which only feeds polled more often than that can keep true.
 from __future__ import annotations
 
 # Tasks here declare their services (airyard.services) as a pod_override of their worker pod:
-# naming the provider's pod_generator makes the DAG processor import the Kubernetes models once,
-# in its manager (parsing_pre_import_modules), instead of in every parse of this file.
-import airflow.providers.cncf.kubernetes.pod_generator  # noqa: F401
+# naming the provider's Spark operator module (the lake build subclasses it) makes the DAG
+# processor import it and the Kubernetes models once, in its manager (parsing_pre_import_modules),
+# instead of in every parse of this file.
+import airflow.providers.cncf.kubernetes.operators.spark_kubernetes  # noqa: F401
 from airyard.domains.dags import ingestion_dag
 
 dag = ingestion_dag("domain_ingestion_dag", "*/15 * * * *", __doc__)

@@ -41,7 +41,7 @@ def application_name(run_id: str, try_number: int) -> str:
 
 
 def _application(
-    name: str, job: str, labels: dict[str, str], arguments: list[str], core_request: str, **spec: Any
+    name: str | None, job: str, labels: dict[str, str], arguments: list[str], core_request: str, **spec: Any
 ) -> dict[str, Any]:
     """A SparkApplication of images/domains-spark's job: 2 shuffle partitions instead of 200 tiny
     tasks, and Delta's small tables' state rebuilt in 2 partitions."""
@@ -66,7 +66,7 @@ def _application(
     return app
 
 
-def spark_application(name: str, *, run_id: str, active_days: int) -> dict[str, Any]:
+def spark_application(name: str | None, *, run_id: str, active_days: int) -> dict[str, Any]:
     """One build of silver and gold from bronze, for a pipeline run (DomainsLakeOperator)."""
     return _application(
         name,

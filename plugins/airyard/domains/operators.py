@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from airflow.providers.cncf.kubernetes.operators.spark_kubernetes import SparkKubernetesOperator
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
@@ -158,64 +159,63 @@ class BronzeStreamOperator(BaseOperator):
         return {"application": lake.STREAM_JOB, "action": action}
 
 
-class DomainsLakeOperator(BaseOperator):
-    """Build silver and gold from bronze in a SparkApplication and wait for it; its driver log becomes
-    the task log.
+class DomainsLakeOperator(SparkKubernetesOperator):
+    """Build silver and gold from bronze: the provider's SparkKubernetesOperator, with the driver's
+    log as the task log, a retry reattaching to the build its earlier try left running, and a
+    timeout or a kill deleting the build (on_kill).
 
-    It first waits until the bronze stream has written every record Kafka held when the task
-    started, so a run's build includes what its ingestion produced. One build of the lake at a
-    time, whichever DAG asks (airyard.spark.applications): a retry adopts its run's build still
-    running, and a timeout or a kill deletes the build it started.
+    Before it submits, it waits until the bronze stream has written every record Kafka held when
+    the task started, so a run's build includes what its ingestion produced. One build of the lake
+    at a time, whichever DAG asks: it holds the job's builder Lease (airyard.spark.applications)
+    from before the submission until the build ends. Builds stay a day (timeToLiveSeconds) as the
+    record of recent builds.
+
+    :param builder_timeout: seconds to wait for another DAG's build to finish first.
+    :param bronze_timeout: seconds to wait for the bronze stream.
     """
 
     def __init__(
         self,
         *,
-        namespace: str | None = None,
         topic: str = ingest.OBSERVED_TOPIC,
         active_days: int = 30,
-        timeout: float = 1800,
+        builder_timeout: float = 1800,
         bronze_timeout: float = 900,
         **kwargs: Any,
     ) -> None:
         # Kafka's end offsets and the stream's checkpoint are read in the worker pod.
         kwargs.setdefault("executor_config", services.executor_config(*lake.SERVICES))
-        super().__init__(**kwargs)
-        self.namespace = namespace
+        kwargs.setdefault("in_cluster", True)
+        kwargs.setdefault("get_logs", True)
+        kwargs.setdefault("delete_on_termination", False)
+        kwargs.setdefault("random_name_suffix", False)
+        kwargs.setdefault("namespace", None)
         self.topic = topic
         self.active_days = active_days
-        self.timeout = timeout
+        self.builder_timeout = builder_timeout
         self.bronze_timeout = bronze_timeout
-        self._apps: applications.Applications | None = None
-        self._application = ""
+        # Resolved at construction too: an unknown service fails the DAG's import, not the run.
+        spec = lake.spark_application(None, run_id="", active_days=active_days)
+        super().__init__(template_spec={"spark": spec}, **kwargs)
 
     def execute(self, context: Any) -> dict[str, Any]:
-        custom, core, leases = applications.kube_clients()
+        run_id, try_number = str(context["run_id"]), int(context["ti"].try_number)
         self.namespace = self.namespace or cluster.namespace()
-        apps = self._apps = applications.Applications(custom, leases, self.namespace, lake.SPARK_JOB)
+        custom, _, leases = applications.kube_clients()
+        apps = applications.Applications(custom, leases, self.namespace, lake.SPARK_JOB)
         self._wait_for_bronze(apps)
-        run_id = str(context["run_id"])
-        deadline = apps.clock() + self.timeout
-        adopted = apps.running_of_run(run_id)
-        name = self._application = adopted or lake.application_name(run_id, int(context["ti"].try_number))
-        apps.acquire(name, deadline)
+        self.name = lake.application_name(run_id, try_number)
+        self.template_spec = {"spark": lake.spark_application(self.name, run_id=run_id, active_days=self.active_days)}
+        earlier = self.find_spark_job(context) if self.reattach_on_restart else None
+        build = earlier.metadata.name.removesuffix("-driver") if earlier else self.name
+        if earlier:
+            self.log.info("reattaching to %s, the build an earlier try left running", build)
+        apps.acquire(build, apps.clock() + self.builder_timeout)
         try:
-            if adopted:
-                self.log.info("adopting SparkApplication %s/%s of an earlier try", self.namespace, name)
-            else:
-                apps.submit(lake.spark_application(name, run_id=run_id, active_days=self.active_days))
-                self.log.info("submitted SparkApplication %s/%s", self.namespace, name)
-            try:
-                state = apps.wait(name, deadline)
-            except BaseException:  # our deadline, Airflow's execution_timeout, a kill: no orphan
-                apps.delete(name)
-                raise
-            self._driver_log(core, name)
+            super().execute(context)
         finally:
-            apps.release(name)
-        if state != "COMPLETED":
-            raise AirflowException(f"SparkApplication {name} ended {state}")
-        return {"application": name, "state": state, "adopted": bool(adopted)}
+            apps.release(build)
+        return {"application": build, "adopted": bool(earlier)}
 
     def _wait_for_bronze(self, apps: applications.Applications) -> None:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -234,20 +234,6 @@ class DomainsLakeOperator(BaseOperator):
             self.log.info("waiting for the bronze stream: %s (partition: (written, end))", behind)
             apps.sleep(10)
         self.log.info("bronze holds %s up to %s", self.topic, end)
-
-    def on_kill(self) -> None:
-        if self._apps and self._application:
-            self._apps.delete(self._application)
-            self._apps.release(self._application)
-
-    def _driver_log(self, core: Any, name: str) -> None:
-        try:
-            driver_log = core.read_namespaced_pod_log(f"{name}-driver", self.namespace, tail_lines=400)
-            for line in driver_log.splitlines():
-                if "LAKE " in line or "ERROR" in line or "Traceback" in line:
-                    self.log.info("driver: %s", line)
-        except Exception as exc:  # noqa: BLE001 - the log is a courtesy; the state decides
-            self.log.warning("driver log unavailable: %s", exc)
 
 
 class FailedChecksAlertOperator(AlertOperator):

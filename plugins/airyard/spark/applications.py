@@ -1,17 +1,13 @@
-"""SparkApplications run by a task: one builder of a job at a time, adopted on retry, never orphaned.
+"""SparkApplications of the domain lake's jobs that the provider's SparkKubernetesOperator does not
+cover: one builder of a job at a time, and a long-running application kept alive.
 
 Two builders of the same Delta tables would race on their commits and streaming checkpoints, and
-a pool's size is no guarantee: any DAG may use another pool, and a task that timed out or was
-killed used to leave its application running while the retry submitted the next one. So:
-
-- **One builder per job and namespace.** A Lease named `<job>-builder` holds the name of the
-  application that builds. Creating it is atomic; a holder that has finished (or never appeared
-  within GRACE_SECONDS of taking the lease) is replaced with an update on the Lease's
-  resourceVersion, so two waiters cannot both take over.
-- **A retry adopts.** Applications carry their run's label; a retry finding one of its run still
-  running waits for that one instead of submitting another.
-- **No orphans.** A timeout or a kill (Airflow's on_kill) deletes the application, and its driver
-  and executors with it, then frees the Lease.
+a pool's size is no guarantee: any DAG may use another pool. So there is **one builder per job
+and namespace**: a Lease named `<job>-builder` holds the name of the application that builds.
+Creating it is atomic; a holder that has finished (or never appeared within GRACE_SECONDS of
+taking the lease) is replaced with an update on the Lease's resourceVersion, so two waiters
+cannot both take over. Submitting, reattaching a retry to its earlier try's application and
+deleting it on a timeout or a kill are the provider operator's (airyard.domains.operators).
 
 A long-running application (a stream) is kept instead: `ensure` creates it, leaves it to the
 operator's restarts while its spec is unchanged, and replaces it when the spec changed (a new
@@ -42,7 +38,7 @@ log = logging.getLogger(__name__)
 
 
 class BuildTimeout(RuntimeError):
-    """The application, or the builder it waited for, did not finish in time."""
+    """The builder waited for, or the replaced application, did not finish in time."""
 
 
 def run_label(run_id: str) -> str:
@@ -118,16 +114,6 @@ class Applications:
                 return None
             raise
 
-    def running_of_run(self, run_id: str) -> str | None:
-        """An unfinished application an earlier try of this run submitted, if any."""
-        group, version, plural = SPARK_API
-        selector = f"{JOB_LABEL}={self.job},{RUN_LABEL}={run_label(run_id)}"
-        items = self.custom.list_namespaced_custom_object(
-            group, version, self.namespace, plural, label_selector=selector
-        )["items"]
-        running = [a["metadata"]["name"] for a in items if state_of(a) not in FINISHED]
-        return sorted(running)[0] if running else None
-
     def acquire(self, name: str, deadline: float) -> None:
         """Make `name` the job's one builder, waiting for the current one to finish."""
         waited_for = ""
@@ -171,18 +157,6 @@ class Applications:
     def submit(self, body: dict[str, Any]) -> None:
         group, version, plural = SPARK_API
         self.custom.create_namespaced_custom_object(group, version, self.namespace, plural, body)
-
-    def wait(self, name: str, deadline: float) -> str:
-        """The application's final state; BuildTimeout when the deadline passes first."""
-        while True:
-            state = state_of(self.get(name))
-            if state is None:
-                return "DELETED"
-            if state in FINISHED:
-                return state
-            if self.clock() >= deadline:
-                raise BuildTimeout(f"SparkApplication {name} still {state} at the deadline")
-            self.sleep(self.poll_seconds)
 
     def delete(self, name: str) -> None:
         """Delete the application (the operator removes its driver and executors with it)."""

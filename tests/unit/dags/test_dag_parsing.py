@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-DAG_FILES = sorted(p for p in (REPO / "dags").rglob("*.py") if not p.name.startswith("_"))
+# The platform's DAGs, and the benchmark's (deployed by make bench only).
+DAG_FILES = sorted(p for d in ("dags", "bench/dags") for p in (REPO / d).rglob("*.py") if not p.name.startswith("_"))
 
 #: Libraries that take tens to hundreds of milliseconds to import in airyard/airflow, and the model
 #: stack of the ML tasks (in airyard/ml-tasks only).

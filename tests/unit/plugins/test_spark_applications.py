@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from types import SimpleNamespace
@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from airflow.providers.amazon.aws.hooks import s3 as s3_hooks
+from airflow.providers.cncf.kubernetes.operators.spark_kubernetes import SparkKubernetesOperator
 from airflow.sdk.exceptions import AirflowException
 from airyard.domains import lake, operators
 from airyard.kafka import hooks as kafka_hooks
@@ -181,6 +182,8 @@ def test_release_frees_only_its_own_lease() -> None:
 
 
 # --- DomainsLakeOperator ----------------------------------------------------------------------
+# The provider's SparkKubernetesOperator submits, reattaches and deletes (its own tests cover
+# that); these check what ours adds around it: the bronze wait, the name per try and the Lease.
 
 
 @dataclass
@@ -189,11 +192,29 @@ class Bronze:
     written: dict[int, int]
 
 
+@dataclass
+class Provider:
+    """SparkKubernetesOperator.execute and find_spark_job, as the lake operator sees them."""
+
+    api: FakeApi
+    earlier_driver: str | None = None
+    fail: bool = False
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def execute(self, op: operators.DomainsLakeOperator, context: Any) -> None:
+        spec = op.template_spec["spark"]
+        self.runs.append({"name": op.name, "spec": spec, "holder": self.api.holder()})
+        if self.fail:
+            raise AirflowException("Pod domains-lake-driver returned a failure")
+
+    def find_spark_job(self, op: operators.DomainsLakeOperator, context: Any) -> Any:
+        return SimpleNamespace(metadata=SimpleNamespace(name=self.earlier_driver)) if self.earlier_driver else None
+
+
 @pytest.fixture
 def lake_operator(
     monkeypatch: pytest.MonkeyPatch,
-) -> Callable[..., tuple[operators.DomainsLakeOperator, FakeApi, Clock]]:
-    monkeypatch.setenv("AIRYARD_RELEASE", "airyard")
+) -> Callable[..., tuple[operators.DomainsLakeOperator, FakeApi, Clock, Provider]]:
     monkeypatch.setenv(
         "AIRYARD_SERVICES",
         '{"kafka:domains": {"connection": "kafka_domains", "secret": "airyard-airflow-conn-kafka-domains",'
@@ -201,11 +222,10 @@ def lake_operator(
         ' "secret": "airyard-airflow-conn-objectstore-domains", "network": "objectstore"}}',
     )
 
-    def make(tick: Callable[[int], None] | None = None, timeout: float = 600, bronze: Bronze | None = None):
+    def make(tick: Callable[[int], None] | None = None, bronze: Bronze | None = None, **provider: Any):
         api = FakeApi()
         clock = Clock(api, tick)
-        core = SimpleNamespace(read_namespaced_pod_log=lambda *a, **k: "LAKE done")
-        monkeypatch.setattr(applications, "kube_clients", lambda: (api, core, api))
+        monkeypatch.setattr(applications, "kube_clients", lambda: (api, None, api))
         monkeypatch.setattr(
             applications, "Applications", partial(Applications, clock=clock.monotonic, sleep=clock.sleep, now=clock.now)
         )
@@ -216,8 +236,11 @@ def lake_operator(
         )
         monkeypatch.setattr(lake, "bronze_offsets", lambda s3, topic: dict(bronze.written))
         monkeypatch.setattr(s3_hooks, "S3Hook", lambda aws_conn_id: SimpleNamespace(get_conn=lambda: None))
-        op = operators.DomainsLakeOperator(task_id="build_lake", namespace=NS, timeout=timeout, bronze_timeout=60)
-        return op, api, clock
+        fake = Provider(api, **provider)
+        monkeypatch.setattr(SparkKubernetesOperator, "execute", lambda op, ctx: fake.execute(op, ctx))
+        monkeypatch.setattr(SparkKubernetesOperator, "find_spark_job", lambda op, ctx: fake.find_spark_job(op, ctx))
+        op = operators.DomainsLakeOperator(task_id="build_lake", namespace=NS, builder_timeout=60, bronze_timeout=60)
+        return op, api, clock, fake
 
     return make
 
@@ -226,65 +249,75 @@ def context(run_id: str, try_number: int) -> dict[str, Any]:
     return {"run_id": run_id, "ti": SimpleNamespace(try_number=try_number)}
 
 
-def test_a_retry_adopts_the_build_its_run_left_running(lake_operator) -> None:
-    op, api, clock = lake_operator()
-    earlier = lake.application_name("run-1", 1)
-    api.app(earlier, "RUNNING", run_id="run-1")
-    clock.tick = lambda n: n == 2 and api.set_state(earlier, "COMPLETED")
+def test_a_build_is_named_per_try_and_holds_the_builder_lease_while_it_runs(lake_operator) -> None:
+    op, api, _, provider = lake_operator()
     result = op.execute(context("run-1", 2))
-    assert result == {"application": earlier, "state": "COMPLETED", "adopted": True}
-    assert list(api.apps) == [earlier]  # nothing else submitted
+    name = lake.application_name("run-1", 2)
+    assert result == {"application": name, "adopted": False}
+    (run,) = provider.runs
+    assert (run["name"], run["holder"]) == (name, name)
+    assert run["spec"]["metadata"]["name"] == name
+    assert run["spec"]["metadata"]["labels"][applications.RUN_LABEL] == applications.run_label("run-1")
     assert api.holder() is None
 
 
-def test_a_build_that_times_out_is_deleted_and_its_lease_freed(lake_operator) -> None:
-    op, api, clock = lake_operator(timeout=60)
-    clock.tick = lambda n: None  # the submitted application never leaves SUBMITTED
-    with pytest.raises(BuildTimeout, match="still SUBMITTED"):
-        op.execute(context("run-2", 1))
-    name = lake.application_name("run-2", 1)
-    assert (api.deleted, api.apps, api.holder()) == ([name], {}, None)
+def test_a_retry_reattaches_to_the_build_its_earlier_try_left_running(lake_operator) -> None:
+    earlier = lake.application_name("run-1", 1)
+    op, api, _, provider = lake_operator(earlier_driver=f"{earlier}-driver")
+    assert op.execute(context("run-1", 2)) == {"application": earlier, "adopted": True}
+    assert provider.runs[0]["holder"] == earlier  # the Lease names the build that runs
+    assert api.holder() is None
 
 
-def test_a_killed_build_is_deleted(lake_operator) -> None:
-    op, api, clock = lake_operator()
+def test_a_build_waits_for_another_dags_build_to_finish(lake_operator) -> None:
+    op, api, clock, provider = lake_operator()
+    other = lake.application_name("backfill-run", 1)
+    api.app(other, "RUNNING")
+    apps_of(api, clock).acquire(other, deadline=1)
+    clock.tick = lambda n: n == 3 and api.set_state(other, "COMPLETED")
+    op.execute(context("run-2", 1))
+    assert clock.sleeps == 3
+    assert provider.runs[0]["holder"] == lake.application_name("run-2", 1)
 
-    def killed(n: int) -> None:
-        op.on_kill()  # as Airflow does on SIGTERM; its exception then unwinds execute
-        raise KeyboardInterrupt
 
-    clock.tick = killed
-    with pytest.raises(KeyboardInterrupt):
+def test_a_build_still_blocked_at_its_deadline_submits_nothing(lake_operator) -> None:
+    op, api, clock, provider = lake_operator()
+    api.app("domains-lake-other", "RUNNING")
+    apps_of(api, clock).acquire("domains-lake-other", deadline=1)
+    with pytest.raises(BuildTimeout, match="domains-lake-other is still building"):
         op.execute(context("run-3", 1))
-    assert api.deleted == [lake.application_name("run-3", 1)]
-    assert api.apps == {}
+    assert provider.runs == []
+    assert api.holder() == "domains-lake-other"
+
+
+def test_a_failed_build_frees_the_lease(lake_operator) -> None:
+    op, api, _, _ = lake_operator(fail=True)
+    with pytest.raises(AirflowException, match="returned a failure"):
+        op.execute(context("run-4", 1))
     assert api.holder() is None
 
 
 def test_a_build_waits_until_the_bronze_stream_has_written_what_kafka_held(lake_operator) -> None:
     bronze = Bronze(end={0: 10, 1: 3}, written={0: 6})
-    op, api, clock = lake_operator(bronze=bronze)
-    submitted_at: list[int] = []
+    op, _, clock, provider = lake_operator(bronze=bronze)
 
     def stream_catches_up(n: int) -> None:
+        assert not provider.runs  # nothing is submitted while bronze lags
         if n == 2:
             bronze.written = {0: 10, 1: 3}
             bronze.end = {0: 15, 1: 3}  # produced later: the build does not wait for these
-        if api.apps and not submitted_at:
-            submitted_at.append(n)
-        for name in api.apps:
-            api.set_state(name, "COMPLETED")
 
     clock.tick = stream_catches_up
-    assert op.execute(context("run-4", 1))["state"] == "COMPLETED"
-    assert submitted_at == [3]  # the first poll after bronze held offsets 10 and 3
+    op.execute(context("run-5", 1))
+    assert clock.sleeps == 2  # the first poll after bronze held offsets 10 and 3
+    assert len(provider.runs) == 1
 
 
 def test_a_build_fails_naming_the_partitions_bronze_lacks_and_submits_nothing(lake_operator) -> None:
-    op, api, _ = lake_operator(bronze=Bronze(end={0: 10, 1: 3}, written={0: 10}))
+    op, api, _, provider = lake_operator(bronze=Bronze(end={0: 10, 1: 3}, written={0: 10}))
     with pytest.raises(AirflowException, match=r"domains-bronze has not written .* \{1: \(0, 3\)\}"):
-        op.execute(context("run-5", 1))
-    assert api.apps == {}
+        op.execute(context("run-6", 1))
+    assert provider.runs == []
     assert api.holder() is None
 
 
