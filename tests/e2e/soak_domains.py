@@ -37,6 +37,10 @@ CHECK_INTERVAL = timedelta(minutes=15)  # monitoring_dag's schedule
 #: A scheduled run starts a little after its time and its check needs a worker pod.
 START_SLACK = timedelta(minutes=3)
 BRONZE_CHECK = "data_quality.check_bronze_freshness"
+FIRST_RUN_WAIT = timedelta(minutes=30)
+ALERT_WAIT = BRONZE_MAX_AGE + CHECK_INTERVAL + START_SLACK + timedelta(minutes=10)
+#: The whole soak, bounded: pytest's default timeout (30 minutes) is far shorter.
+SOAK_TIMEOUT = FIRST_RUN_WAIT + STEADY + ALERT_WAIT + timedelta(minutes=10)
 REPORT = kube.REPO / "reports" / "soak.md"
 
 
@@ -91,6 +95,7 @@ def api() -> Iterator[airflow.Airflow]:
                 client.set_paused(dag_id, True)
 
 
+@pytest.mark.timeout(SOAK_TIMEOUT.total_seconds())
 def test_steady_operation_raises_no_alert_and_stopped_feeds_raise_the_bronze_alert(api: airflow.Airflow) -> None:
     began = datetime.now(UTC)
     hooks_before = len(received_alerts())
@@ -98,7 +103,7 @@ def test_steady_operation_raises_no_alert_and_stopped_feeds_raise_the_bronze_ale
     first = wait_for(
         "a first ingestion run fed the lake",
         lambda: next((r for r in runs_since(api, INGEST, began) if r.state in {"success", "failed"}), None),
-        timedelta(minutes=30),
+        FIRST_RUN_WAIT,
     )
     assert first.state == "success", first
 
@@ -116,7 +121,7 @@ def test_steady_operation_raises_no_alert_and_stopped_feeds_raise_the_bronze_ale
     alerted = wait_for(
         "monitoring_dag alerts on bronze after the feeds stopped",
         bronze_alert,
-        BRONZE_MAX_AGE + CHECK_INTERVAL + START_SLACK + timedelta(minutes=10),
+        ALERT_WAIT,
     )
     api.set_paused(MONITOR, True)
 
