@@ -151,8 +151,33 @@ def cleanup_operator(*, task_id: str, days: str, **kwargs: Any) -> TaskPodOperat
     )
 
 
-class MongoDBValidationOperator(BaseOperator):
+class MovieTaskOperator(BaseOperator):
+    """A task of the movie pipeline that runs in its worker pod, with the pipeline's identity at
+    the services of `uses` (declared on the worker pod: airyard.services)."""
+
+    uses: tuple[str, ...] = ()
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("executor_config", services.executor_config(*self.uses))
+        super().__init__(**kwargs)
+
+    @staticmethod
+    def mongo() -> Any:
+        from airyard.mongo.hooks import MongoHook
+
+        return MongoHook(services.connection(MONGODB))
+
+    @staticmethod
+    def kafka() -> Any:
+        from airyard.kafka.hooks import KafkaHook
+
+        return KafkaHook(services.connection(KAFKA))
+
+
+class MongoDBValidationOperator(MovieTaskOperator):
     """Validate the newest documents of a collection against the pipeline's schema."""
+
+    uses = (MONGODB,)
 
     template_fields: Sequence[str] = ("collections", "sample_size")
 
@@ -164,18 +189,14 @@ class MongoDBValidationOperator(BaseOperator):
         min_valid_ratio: float = 0.99,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("executor_config", services.executor_config(MONGODB))
         super().__init__(**kwargs)
         self.collections = list(collections)
         self.sample_size = sample_size
         self.min_valid_ratio = min_valid_ratio
-        self.mongo_conn_id = services.connection(MONGODB)
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from airyard.mongo.hooks import MongoHook
-
         results = []
-        with MongoHook(self.mongo_conn_id) as hook:
+        with self.mongo() as hook:
             db = hook.database()
             for name in self.collections:
                 docs = db[name].find({}, sort=[("last_seen_at", -1)], limit=int(self.sample_size))
@@ -184,20 +205,18 @@ class MongoDBValidationOperator(BaseOperator):
         return {"check": "schema", "passed": passed, "details": {r["check"]: r["details"] for r in results}}
 
 
-class VolumeCheckOperator(BaseOperator):
+class VolumeCheckOperator(MovieTaskOperator):
     """Records extracted in the latest ingestion run versus the runs before it (pipeline_metrics)."""
 
+    uses = (MONGODB,)
+
     def __init__(self, *, history: int = 24, tolerance: float = 3.0, **kwargs: Any) -> None:
-        kwargs.setdefault("executor_config", services.executor_config(MONGODB))
         super().__init__(**kwargs)
         self.history = history
         self.tolerance = tolerance
-        self.mongo_conn_id = services.connection(MONGODB)
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from airyard.mongo.hooks import MongoHook
-
-        with MongoHook(self.mongo_conn_id) as hook:
+        with self.mongo() as hook:
             runs = list(
                 hook.database()[PIPELINE_METRICS].find(
                     {"dag_id": "movie_data_ingestion"}, sort=[("recorded_at", -1)], limit=self.history + 1
@@ -210,8 +229,10 @@ class VolumeCheckOperator(BaseOperator):
         )
 
 
-class KafkaLagCheckOperator(BaseOperator):
+class KafkaLagCheckOperator(MovieTaskOperator):
     """Messages on the raw topics that processing has not read yet (its consumer group)."""
+
+    uses = (KAFKA,)
 
     def __init__(
         self,
@@ -220,21 +241,19 @@ class KafkaLagCheckOperator(BaseOperator):
         group: str = PROCESSING_GROUP,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("executor_config", services.executor_config(KAFKA))
         super().__init__(**kwargs)
         self.max_lag = max_lag
         self.group = group
-        self.kafka_conn_id = services.connection(KAFKA)
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from airyard.kafka.hooks import KafkaHook
-
-        committed, high = KafkaHook(self.kafka_conn_id).lag(RAW_TOPICS, group=self.group)
+        committed, high = self.kafka().lag(RAW_TOPICS, group=self.group)
         return quality.kafka_lag(committed, high, self.max_lag)
 
 
-class QualityReportOperator(BaseOperator):
+class QualityReportOperator(MovieTaskOperator):
     """Combine the checks' results into a report, store it in MongoDB, return it."""
+
+    uses = (MONGODB,)
 
     template_fields: Sequence[str] = ("threshold",)
 
@@ -245,15 +264,11 @@ class QualityReportOperator(BaseOperator):
         threshold: float | str = 0.8,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("executor_config", services.executor_config(MONGODB))
         super().__init__(**kwargs)
         self.check_task_ids = list(check_task_ids)
         self.threshold = threshold
-        self.mongo_conn_id = services.connection(MONGODB)
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from airyard.mongo.hooks import MongoHook
-
         ti = context["ti"]
         checks = []
         for task_id in self.check_task_ids:
@@ -262,7 +277,7 @@ class QualityReportOperator(BaseOperator):
         rep = quality.report(checks, float(self.threshold))
         rep["run_id"] = context["run_id"]
         rep["dag_id"] = ti.dag_id
-        with MongoHook(self.mongo_conn_id) as hook:
+        with self.mongo() as hook:
             hook.database()[QUALITY_REPORTS].update_one({"run_id": rep["run_id"]}, {"$set": rep}, upsert=True)
         self.log.info("%s", quality.summary_text(rep))
         return {**rep, "generated_at": rep["generated_at"].isoformat()}
@@ -301,8 +316,10 @@ class QualityAlertOperator(alerts.AlertOperator):
         return subject, quality.summary_text(rep) + f"\nRun: {context['run_id']}"
 
 
-class ExtractionMetricsOperator(BaseOperator):
+class ExtractionMetricsOperator(MovieTaskOperator):
     """Sum the extraction tasks' summaries; publish to Kafka (movies.metrics) and MongoDB."""
+
+    uses = (KAFKA, MONGODB)
 
     def __init__(
         self,
@@ -310,16 +327,10 @@ class ExtractionMetricsOperator(BaseOperator):
         extract_task_ids: Sequence[str],
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("executor_config", services.executor_config(KAFKA, MONGODB))
         super().__init__(**kwargs)
         self.extract_task_ids = list(extract_task_ids)
-        self.kafka_conn_id = services.connection(KAFKA)
-        self.mongo_conn_id = services.connection(MONGODB)
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from airyard.kafka.hooks import KafkaHook
-        from airyard.mongo.hooks import MongoHook
-
         ti = context["ti"]
         per_task = {t: ti.xcom_pull(task_ids=t) or {} for t in self.extract_task_ids}
         metrics: dict[str, Any] = {
@@ -334,8 +345,8 @@ class ExtractionMetricsOperator(BaseOperator):
                 t: {k: s.get(k) for k in ("records", "dead_letters", "counts", "seconds")} for t, s in per_task.items()
             },
         }
-        KafkaHook(self.kafka_conn_id).produce_json(TOPIC_METRICS, f"ingestion:{context['run_id']}", metrics)
-        with MongoHook(self.mongo_conn_id) as hook:
+        self.kafka().produce_json(TOPIC_METRICS, f"ingestion:{context['run_id']}", metrics)
+        with self.mongo() as hook:
             hook.database()[PIPELINE_METRICS].update_one(
                 {"run_id": metrics["run_id"], "dag_id": metrics["dag_id"]}, {"$set": metrics}, upsert=True
             )
