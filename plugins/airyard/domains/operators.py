@@ -215,7 +215,11 @@ class DomainsLakeOperator(SparkKubernetesOperator):
             super().execute(context)
         finally:
             apps.release(build)
-        return {"application": build, "adopted": bool(earlier)}
+        result = {"application": build, "adopted": bool(earlier)}
+        # The provider's do_xcom_push means a sidecar in the driver pod, which the Spark operator's
+        # pods lack: the result goes to XCom here, for the success notification.
+        context["ti"].xcom_push(key="return_value", value=result)
+        return result
 
     def _wait_for_bronze(self, apps: applications.Applications) -> None:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook

@@ -245,15 +245,23 @@ def lake_operator(
     return make
 
 
+class TaskInstance(SimpleNamespace):
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed = {**getattr(self, "pushed", {}), key: value}
+
+
 def context(run_id: str, try_number: int) -> dict[str, Any]:
-    return {"run_id": run_id, "ti": SimpleNamespace(try_number=try_number)}
+    return {"run_id": run_id, "ti": TaskInstance(try_number=try_number)}
 
 
 def test_a_build_is_named_per_try_and_holds_the_builder_lease_while_it_runs(lake_operator) -> None:
     op, api, _, provider = lake_operator()
-    result = op.execute(context("run-1", 2))
+    ctx = context("run-1", 2)
+    result = op.execute(ctx)
     name = lake.application_name("run-1", 2)
     assert result == {"application": name, "adopted": False}
+    # What the success notification reads (the provider pushes nothing without its sidecar).
+    assert ctx["ti"].pushed == {"return_value": result}
     (run,) = provider.runs
     assert (run["name"], run["holder"]) == (name, name)
     assert run["spec"]["metadata"]["name"] == name
