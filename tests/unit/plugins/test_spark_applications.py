@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from airflow.providers.amazon.aws.hooks import s3 as s3_hooks
 from airflow.providers.cncf.kubernetes.operators.spark_kubernetes import SparkKubernetesOperator
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
 from airyard.domains import lake, operators
 from airyard.kafka import hooks as kafka_hooks
 from airyard.spark import applications
@@ -201,9 +201,17 @@ class Provider:
     fail: bool = False
     runs: list[dict[str, Any]] = field(default_factory=list)
 
+    killed: bool = False
+    deleted: list[str] = field(default_factory=list)
+
     def execute(self, op: operators.DomainsLakeOperator, context: Any) -> None:
         spec = op.template_spec["spark"]
         self.runs.append({"name": op.name, "spec": spec, "holder": self.api.holder()})
+        # What the provider's submission leaves for its on_kill: the launcher of the application.
+        op.launcher = SimpleNamespace(delete_spark_job=lambda spark_job_name: self.deleted.append(spark_job_name))
+        if self.killed:  # Airflow's execution_timeout (or SIGTERM): on_kill, then the exception
+            op.on_kill()
+            raise AirflowTaskTimeout()
         if self.fail:
             raise AirflowException("Pod domains-lake-driver returned a failure")
 
@@ -296,6 +304,14 @@ def test_a_build_still_blocked_at_its_deadline_submits_nothing(lake_operator) ->
         op.execute(context("run-3", 1))
     assert provider.runs == []
     assert api.holder() == "domains-lake-other"
+
+
+def test_a_build_killed_or_timed_out_is_deleted_and_frees_the_lease(lake_operator) -> None:
+    op, api, _, provider = lake_operator(killed=True)
+    with pytest.raises(AirflowTaskTimeout):
+        op.execute(context("run-7", 1))
+    assert provider.deleted == [lake.application_name("run-7", 1)]
+    assert api.holder() is None
 
 
 def test_a_failed_build_frees_the_lease(lake_operator) -> None:
