@@ -30,12 +30,8 @@ def bench_dags() -> Iterator[None]:
     """The platform runs airyard/airflow-bench, the airflow image of this checkout plus bench/dags,
     for the time of the block, then the production image again (hack/up.sh both ways: a roll of
     Airflow's components each time). The production image holds no benchmark DAG."""
-    base = kube.image("airflow")
-    _run(REPO / "hack" / "images" / "build.sh", "airflow")
-    print(f"==> {BENCH_IMAGE}: {base} plus bench/dags", flush=True)
-    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
-    _run("docker", "build", "-q", "-t", BENCH_IMAGE, "--build-arg", f"BASE={base}", REPO / "bench" / "dags", env=env)
-    _run(REPO / "hack" / "images" / "load.sh", BENCH_IMAGE_NAME)
+    print(f"==> {BENCH_IMAGE}: the airflow image plus bench/dags", flush=True)
+    _run(REPO / "hack" / "images" / "bench-image.sh")
     repository = BENCH_IMAGE.split(":")[0]
     values = {
         "airflow": {
