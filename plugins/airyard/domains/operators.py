@@ -19,6 +19,7 @@ from airyard.alerts import AlertOperator
 from airyard.domains import ingest, lake
 from airyard.domains import sources as feeds
 from airyard.spark import applications
+from airyard.spark.operators import submission_defaults
 
 EXECUTION_MODES = ("subprocess", "pod")
 PLUGINS_DIR = str(Path(__file__).resolve().parents[2])
@@ -185,18 +186,15 @@ class DomainsLakeOperator(SparkKubernetesOperator):
     ) -> None:
         # Kafka's end offsets and the stream's checkpoint are read in the worker pod.
         kwargs.setdefault("executor_config", services.executor_config(*lake.SERVICES))
-        kwargs.setdefault("in_cluster", True)
-        kwargs.setdefault("get_logs", True)
         kwargs.setdefault("delete_on_termination", False)
         kwargs.setdefault("random_name_suffix", False)
-        kwargs.setdefault("namespace", None)
         self.topic = topic
         self.active_days = active_days
         self.builder_timeout = builder_timeout
         self.bronze_timeout = bronze_timeout
         # Resolved at construction too: an unknown service fails the DAG's import, not the run.
         spec = lake.spark_application(None, run_id="", active_days=active_days)
-        super().__init__(template_spec={"spark": spec}, **kwargs)
+        super().__init__(template_spec={"spark": spec}, **submission_defaults(kwargs))
 
     def execute(self, context: Any) -> dict[str, Any]:
         run_id, try_number = str(context["run_id"]), int(context["ti"].try_number)

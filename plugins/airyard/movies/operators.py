@@ -31,6 +31,7 @@ from airyard.movies import (
 )
 from airyard.operators.task_pod import TaskPodOperator
 from airyard.spark import spec as spark_spec
+from airyard.spark.operators import submission_defaults
 
 MOVIES_IMAGE = "movies"
 SPARK_IMAGE = "movies-spark"
@@ -110,11 +111,8 @@ class SparkProcessOperator(SparkKubernetesOperator):
         self.executor_instances = executor_instances
         self.memory = memory
         kwargs.setdefault("pool", "spark")
-        kwargs.setdefault("in_cluster", True)
-        kwargs.setdefault("get_logs", True)
         kwargs.setdefault("delete_on_termination", True)
-        kwargs.setdefault("namespace", None)
-        super().__init__(template_spec={"spark": self.application()}, **kwargs)
+        super().__init__(template_spec={"spark": self.application()}, **submission_defaults(kwargs))
 
     def execute(self, context: Any) -> Any:
         if str(self.enabled).strip().lower() in {"false", "0", "no", "off"}:

@@ -13,6 +13,16 @@ from airyard import cluster
 from airyard.spark import applications
 
 
+def submission_defaults(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The provider SparkKubernetesOperator's arguments as every pipeline here submits: from the
+    worker pod, in the worker's namespace (the Spark operator's watched one), the driver's log
+    copied into the task's log."""
+    kwargs.setdefault("in_cluster", True)
+    kwargs.setdefault("get_logs", True)
+    kwargs.setdefault("namespace", None)
+    return kwargs
+
+
 class SparkClusterCheckOperator(BaseOperator):
     """The Spark operator is installed and this worker may submit SparkApplications here."""
 
