@@ -33,11 +33,13 @@ def bench_dags() -> Iterator[None]:
     print(f"==> {BENCH_IMAGE}: the airflow image plus bench/dags", flush=True)
     _run(REPO / "hack" / "images" / "bench-image.sh")
     repository = BENCH_IMAGE.split(":")[0]
+    # The migration Job (airflow-bootstrap) runs the image the components run, as the umbrella checks.
     values = {
         "airflow": {
             "defaultAirflowRepository": repository,
             "images": {"airflow": {"repository": repository}, "pod_template": {"repository": repository}},
-        }
+        },
+        "airflow-bootstrap": {"image": {"repository": repository}},
     }
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
         yaml.safe_dump(values, f)

@@ -132,13 +132,14 @@ class Airflow:
         return "\n".join(lines)
 
 
-def admin_credentials() -> tuple[str, str]:
-    secret = f"{RELEASE}-airflow-admin"
-    return kube.secret_value(secret, "username", NAMESPACE), kube.secret_value(secret, "password", NAMESPACE)
+def admin_credentials(namespace: str = NAMESPACE) -> tuple[str, str]:
+    # airflow-bootstrap names it the same for any release (its fixed prefix).
+    secret = "airyard-airflow-admin"
+    return kube.secret_value(secret, "username", namespace), kube.secret_value(secret, "password", namespace)
 
 
 @contextmanager
-def connect() -> Iterator[Airflow]:
+def connect(namespace: str = NAMESPACE, release: str = RELEASE) -> Iterator[Airflow]:
     """Port-forward to the api-server and log in with the generated admin credentials."""
-    with kube.port_forward(f"service/{RELEASE}-api-server", NAMESPACE, 8080) as port:
-        yield Airflow.login(f"http://127.0.0.1:{port}", *admin_credentials())
+    with kube.port_forward(f"service/{release}-api-server", namespace, 8080) as port:
+        yield Airflow.login(f"http://127.0.0.1:{port}", *admin_credentials(namespace))

@@ -44,6 +44,16 @@ run_logged() {
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
+# restart_airflow NAMESPACE RELEASE: roll the Airflow components (they re-read Secrets and drop
+# what they cached) and wait until each has rolled out.
+restart_airflow() {
+  local d selector="tier=airflow,release=$2"
+  kubectl -n "$1" rollout restart deployment -l "$selector" >/dev/null
+  for d in $(kubectl -n "$1" get deployment -l "$selector" -o name); do
+    kubectl -n "$1" rollout status "$d" --timeout=10m >/dev/null || die "$d did not roll out in $1"
+  done
+}
+
 apt_install() {
   local missing=() p
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

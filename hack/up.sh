@@ -22,11 +22,6 @@ installed_before=$(helm status "$RELEASE" --namespace "$NAMESPACE" >/dev/null 2>
 # The namespace with its Pod Security labels: every pod of the platform must meet "restricted"
 # (the chart labels the tasks namespace itself). Relabels it after `make dev` (privileged).
 AIRYARD_NAMESPACE=$NAMESPACE "$ROOT/hack/namespace.sh" restricted
-# Extra values (AIRYARD_VALUES, e.g. make bench's image) may change the airflow image: then any
-# finished migration Job goes.
-expected_image=$([[ -n ${AIRYARD_VALUES:-} ]] || echo "airyard/airflow:$(cat "$ROOT/VERSION")")
-# shellcheck disable=SC2086  # empty or one word
-AIRYARD_NAMESPACE=$NAMESPACE "$ROOT/hack/migration-job.sh" $expected_image
 # Converge on the chart as it is here: --reset-values (without values, `helm upgrade` would reuse
 # the previous release's), --force-conflicts (helm 4 applies server-side and would otherwise stop
 # at objects someone changed by hand).

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import json
 
-from tests.chart.common import assert_deterministic, assert_rejects, assert_restricted, find, render, secrets_job_spec
+from tests.chart.common import (
+    assert_deterministic,
+    assert_rejects,
+    assert_restricted,
+    env_sources,
+    find,
+    render,
+    secrets_job_spec,
+)
 from tests.chart.helm import search
 
 CHART = "airflow-bootstrap"
@@ -139,7 +147,10 @@ def test_bootstrap_job_applies_pools_and_reruns_only_when_they_change() -> None:
 
 
 def _rules(role: dict) -> dict[tuple[str, ...], set[str]]:
-    return {tuple(r["resources"]): set(r["verbs"]) for r in role["rules"]}
+    rules: dict[tuple[str, ...], set[str]] = {}
+    for rule in role["rules"]:
+        rules.setdefault(tuple(rule["resources"]), set()).update(rule["verbs"])
+    return rules
 
 
 def test_task_code_may_manage_pods_in_the_tasks_namespace_and_nothing_else() -> None:
@@ -358,3 +369,51 @@ def test_egress_open_to_everything_needs_the_explicit_switch() -> None:
     opened = _policies({"networkPolicy": {"external": everywhere, "allowOpenEgress": True}})
     assert opened[("airyard", "airyard-airflow-external")]["egress"][0]["to"] == everywhere["to"]
     assert_rejects(CHART, {"networkPolicy": {"kubeAPI": {"cidrs": ["apiserver"]}}}, "cidrs")
+
+
+def _migrations(values: dict | None = None) -> tuple[dict, list[dict]]:
+    docs = render(CHART, values)
+    job = next(
+        d for d in docs if d["kind"] == "Job" and d["metadata"]["labels"]["app.kubernetes.io/component"] == "migrations"
+    )
+    return job, docs
+
+
+def test_migrations_run_once_per_image_after_a_backup_of_a_database_they_would_change() -> None:
+    job, docs = _migrations()
+    pod = job["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod["initContainers"]] == ["schema", "backup-first"]
+    # The image's revisions pass from the Airflow container to the toolbox one through a volume.
+    schema, backup_first_container = pod["initContainers"]
+    assert {"name": "schema", "mountPath": "/schema-out"} in schema["volumeMounts"]
+    assert {"name": "schema", "mountPath": "/schema-out", "readOnly": True} in backup_first_container["volumeMounts"]
+    assert pod["containers"][0]["command"] == ["airflow", "db", "migrate"]
+    backup_first = env_sources(pod["initContainers"][1])
+    assert backup_first["BACKUP_CRONJOB"] == "test-backup"
+    assert backup_first["SCHEMA_CONFIGMAP"] == "airyard-airflow-schema"
+    assert backup_first["PGPASSWORD"] == ("test-postgresql-airflow", "password")
+    # Only the container that talks to the Kubernetes API holds a token.
+    assert pod["automountServiceAccountToken"] is False
+    with_token = [
+        c["name"] for c in pod["initContainers"] + pod["containers"] if "kube-api" in str(c.get("volumeMounts"))
+    ]
+    assert with_token == ["backup-first"]
+    role = find(docs, "Role", "test-airflow-bootstrap-migrations")
+    assert _rules(role) == {
+        ("configmaps",): {"create", "get", "update"},
+        ("cronjobs",): {"get"},
+        ("jobs",): {"create", "get"},
+    }
+    # Another image is another Job (a Job's pod template is immutable); the same image, the same Job.
+    same, _ = _migrations()
+    other, _ = _migrations({"image": {"tag": "0.2.0"}})
+    assert same["metadata"]["name"] == job["metadata"]["name"] != other["metadata"]["name"]
+    assert "helm.sh/hook" not in job["metadata"].get("annotations", {})
+
+
+def test_migrations_without_a_backup_need_no_rights_on_jobs() -> None:
+    job, docs = _migrations({"migrations": {"backupFirst": False}})
+    assert env_sources(job["spec"]["template"]["spec"]["initContainers"][1])["BACKUP_CRONJOB"] == ""
+    assert _rules(find(docs, "Role", "test-airflow-bootstrap-migrations")) == {
+        ("configmaps",): {"create", "get", "update"}
+    }

@@ -63,7 +63,7 @@ def _pod_templates(doc: dict) -> list[dict]:
 
 def _references(pod: dict) -> set[tuple[str, str]]:
     """The ServiceAccount, Secrets and ConfigMaps a pod cannot start without."""
-    # "default" is every namespace's own.
+    # "default" and the ConfigMap kube-root-ca.crt are every namespace's own.
     refs = {("ServiceAccount", pod["serviceAccountName"])} if pod.get("serviceAccountName") else set()
     for c in pod.get("initContainers", []) + pod["containers"]:
         for src in c.get("envFrom", []):
@@ -81,7 +81,7 @@ def _references(pod: dict) -> set[tuple[str, str]]:
                 refs.add(("Secret", src["secret"].get("secretName") or src["secret"]["name"]))
             if "configMap" in src and not src["configMap"].get("optional"):
                 refs.add(("ConfigMap", src["configMap"]["name"]))
-    return refs
+    return refs - {("ConfigMap", "kube-root-ca.crt")}
 
 
 @pytest.mark.parametrize(("release", "namespace"), [("airyard", "airyard"), ("lake", "data-platform")])
@@ -129,6 +129,29 @@ def test_any_release_name_renders_a_platform_whose_references_all_resolve(
     assert clients <= admitted, clients - admitted
 
 
+def test_two_migration_jobs_are_refused(ours: Path) -> None:
+    with pytest.raises(HelmError) as err:
+        render(ours, {"airflow": {"migrateDatabaseJob": {"enabled": True}}}, release="airyard")
+    assert "airflow.migrateDatabaseJob.enabled and airflow-bootstrap.migrations.enabled" in err.value.stderr
+    values = {
+        "airflow": {"migrateDatabaseJob": {"enabled": True}},
+        "airflow-bootstrap": {"migrations": {"enabled": False}},
+    }
+    assert not [d for d in render(ours, values, release="airyard") if "migrations" in d["metadata"]["name"]]
+
+
+def test_the_migration_job_runs_the_image_the_components_run(ours: Path) -> None:
+    new = {"airflow": {"images": {"airflow": {"tag": "0.2.0"}}}}
+    with pytest.raises(HelmError) as err:
+        render(ours, new, release="airyard")
+    assert "airflow.images.airflow (airyard/airflow:0.2.0) and airflow-bootstrap.image (airyard/airflow:0.1.0)" in (
+        err.value.stderr
+    )
+    both = {**new, "airflow-bootstrap": {"image": {"tag": "0.2.0"}}}
+    jobs = [d for d in render(ours, both, release="airyard") if "migrations-" in d["metadata"]["name"]]
+    assert [c["image"] for c in jobs[0]["spec"]["template"]["spec"]["containers"]] == ["airyard/airflow:0.2.0"]
+
+
 def test_disabled_services_are_not_installed(ours: Path) -> None:
     # Each service's connections are switched off with it (airflow-bootstrap.connections.platform):
     # the tasks namespace's policies towards it follow them.
@@ -148,7 +171,10 @@ def test_full_umbrella_renders_validates_and_is_deterministic(full: Path) -> Non
     names = _names(docs)
     for component in ("api-server", "scheduler", "dag-processor", "triggerer"):
         assert f"Deployment/airyard-{component}" in names
-    assert "Job/airyard-run-airflow-migrations" in names
+    # airflow-bootstrap's migration Job, named by a hash, replaces the official chart's.
+    assert not [n for n in names if "run-airflow-migrations" in n or "migrate-database" in n]
+    assert [n for n in names if n.startswith("Job/airyard-airflow-bootstrap-migrations-")]
+    assert "CronJob/airyard-backup" in names
     assert {d["metadata"]["name"] for d in docs if d["kind"] == "Secret"} <= CREDENTIAL_FREE_SECRETS
     hooks = [
         f"{d['kind']}/{d['metadata']['name']}" for d in docs if "helm.sh/hook" in d["metadata"].get("annotations", {})

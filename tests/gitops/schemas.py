@@ -165,7 +165,14 @@ HELM_RELEASE = kind(
             ),
         ),
         install=obj([], timeout=DURATION, remediation=REMEDIATION, createNamespace=BOOL, disableWait=BOOL),
-        upgrade=obj([], timeout=DURATION, remediation=REMEDIATION, disableWait=BOOL),
+        upgrade=obj(
+            [],
+            timeout=DURATION,
+            remediation=REMEDIATION,
+            disableWait=BOOL,
+            # Flux 2.7: RetryOnFailure retries a failed upgrade without any remediation.
+            strategy=obj(["name"], name={"enum": ["RemediateOnFailure", "RetryOnFailure"]}, retryInterval=DURATION),
+        ),
         driftDetection=obj(
             ["mode"],
             mode={"enum": ["enabled", "warn", "disabled"]},

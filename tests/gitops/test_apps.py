@@ -166,13 +166,17 @@ def test_only_the_operator_app_applies_server_side_and_ignores_webhook_ca_bundle
             assert not ignored
 
 
-def test_the_migration_job_is_an_argocd_sync_hook_and_no_helm_hook() -> None:
-    airflow = _values(argo_apps()["airyard"])["airflow"]
-    assert airflow["migrateDatabaseJob"]["jobAnnotations"] == {
-        "argocd.argoproj.io/hook": "Sync",
-        "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
-    }
-    # The umbrella's defaults, which both GitOps trees inherit: no Helm hooks at all.
-    defaults = m.umbrella_values()["airflow"]
-    assert defaults["migrateDatabaseJob"]["useHelmHooks"] is False
-    assert defaults["createUserJob"]["useHelmHooks"] is False
+def test_migrations_run_in_a_plain_job_and_flux_never_rolls_them_back() -> None:
+    # The umbrella's defaults, which both GitOps trees inherit: airflow-bootstrap's hashed migration
+    # Job instead of the official chart's, and no Helm hooks at all.
+    defaults = m.umbrella_values()
+    assert defaults["airflow"]["migrateDatabaseJob"]["enabled"] is False
+    assert "migrations" not in defaults["airflow-bootstrap"]  # the chart's defaults: on, backup first
+    assert defaults["airflow"]["createUserJob"]["useHelmHooks"] is False
+    assert "airflow" not in _values(argo_apps()["airyard"])
+    # A rollback would run code older than a schema already migrated (Airflow and MLflow both
+    # migrate): their releases retry a failed upgrade and never remediate it.
+    releases = {r["metadata"]["name"]: r["spec"] for r in m.of_kind(m.FLUX, "HelmRelease")}
+    for name in ("airyard-airflow", "airyard-mlflow"):
+        assert releases[name]["upgrade"]["strategy"]["name"] == "RetryOnFailure", name
+        assert "remediation" not in releases[name]["upgrade"], name

@@ -86,10 +86,7 @@ def test_flux_releases_the_same_charts_with_the_same_values_as_argocd() -> None:
     assert sorted(flux) == sorted(argo)
     for path, spec in flux.items():
         if path == "charts/airyard":
-            # Only the migration Job's handling differs (Argo CD Sync hook vs a TTL under Flux).
-            flux_values = {k: v for k, v in spec["values"].items() if k != "airflow"}
-            argo_values = {k: v for k, v in argo[path]["valuesObject"].items() if k != "airflow"}
-            assert flux_values == argo_values
+            assert spec["values"] == argo[path]["valuesObject"]
         else:
             assert spec["chart"]["spec"]["valuesFiles"] == [m.FLUX_VALUES_FILE]
             assert argo[path]["valueFiles"] == [m.ARGO_VALUES_FILE]

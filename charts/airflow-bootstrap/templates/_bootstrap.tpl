@@ -162,3 +162,61 @@ which the policy still limits to the API's ports.
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+What a Job running the Airflow image needs: the image's user with group 0 (its files belong to
+group 0), the metadata database, airflow.cfg from the official chart, writable /tmp and logs.
+Set in one mapping: keys appended after the library's would repeat, which strict YAML readers
+(skaffold's post-renderer) reject; `set` because sprig's merge treats 0 as unset.
+*/}}
+{{- define "bootstrap.airflowPodSecurityContext" -}}
+{{- $podSecurity := include "airyard.podSecurityContext" (dict "uid" 50000) | fromYaml }}
+{{- $_ := set $podSecurity "runAsGroup" 0 }}
+{{- $_ = set $podSecurity "fsGroup" 0 }}
+{{- toYaml $podSecurity }}
+{{- end -}}
+
+{{/* (dict "ctx" . "mounts" <extra volumeMounts>) */}}
+{{- define "bootstrap.airflowContainer" -}}
+image: {{ include "airyard.image" .ctx.Values.image }}
+imagePullPolicy: {{ .ctx.Values.image.pullPolicy }}
+securityContext:
+  {{- include "airyard.containerSecurityContext" .ctx | nindent 2 }}
+volumeMounts:
+  - name: config
+    mountPath: /opt/airflow/airflow.cfg
+    subPath: airflow.cfg
+    readOnly: true
+  - name: tmp
+    mountPath: /tmp
+  - name: logs
+    mountPath: /opt/airflow/logs
+  {{- with .mounts }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end -}}
+
+{{- define "bootstrap.metadataEnv" -}}
+- name: AIRFLOW__DATABASE__SQL_ALCHEMY_CONN
+  valueFrom:
+    secretKeyRef:
+      name: {{ tpl .Values.metadataSecret . }}
+      key: connection
+{{- end -}}
+
+{{- define "bootstrap.airflowVolumes" -}}
+- name: config
+  configMap:
+    name: {{ tpl .Values.airflowConfigMap . }}
+- name: tmp
+  emptyDir: {}
+- name: logs
+  emptyDir: {}
+{{- end -}}
+
+{{/* The CronJob whose pod backs the platform up before a migration ("" when off). */}}
+{{- define "bootstrap.backupCronJob" -}}
+{{- if .Values.migrations.backupFirst -}}
+{{- .Values.migrations.backupCronJob | default (include "airyard.peerFullname" (dict "ctx" . "chart" "backup")) -}}
+{{- end -}}
+{{- end -}}

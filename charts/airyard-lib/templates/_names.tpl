@@ -32,6 +32,16 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
 {{/*
+The fullname of another airyard chart installed with the same release name (airyard.fullname's
+rule without overrides), which prefixes its Secrets and names its objects:
+(dict "ctx" . "chart" "postgresql").
+*/}}
+{{- define "airyard.peerFullname" -}}
+{{- $release := .ctx.Release.Name -}}
+{{- ternary $release (printf "%s-%s" $release .chart) (contains .chart $release) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
 The label a pod carries to be let in by a service's NetworkPolicy: airyard.io/<service>-client.
 Its key names the kind of service, not the release, so that values, the official chart's pod
 labels and task code (plugins/airyard/services.py) can write it literally for any release name:

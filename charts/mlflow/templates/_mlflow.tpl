@@ -1,11 +1,11 @@
 {{/* Secret with the backend store's postgresql:// URI (default: the postgresql chart's `mlflow` database). */}}
 {{- define "mlflow.backendSecret" -}}
-{{- .Values.backendStore.existingSecret | default (printf "%s-mlflow" (include "mlflow.peerFullname" (dict "ctx" . "chart" "postgresql"))) -}}
+{{- .Values.backendStore.existingSecret | default (printf "%s-mlflow" (include "airyard.peerFullname" (dict "ctx" . "chart" "postgresql"))) -}}
 {{- end -}}
 
 {{/* Secret with the object store connection (default: the objectstore chart's user `mlflow`). */}}
 {{- define "mlflow.artifactsSecret" -}}
-{{- .Values.artifacts.existingSecret | default (printf "%s-user-mlflow" (include "mlflow.peerFullname" (dict "ctx" . "chart" "objectstore"))) -}}
+{{- .Values.artifacts.existingSecret | default (printf "%s-user-mlflow" (include "airyard.peerFullname" (dict "ctx" . "chart" "objectstore"))) -}}
 {{- end -}}
 
 {{/* Secret with the basic-auth admin password and the Flask session key. */}}
@@ -15,15 +15,6 @@
 
 {{- define "mlflow.artifactsDestination" -}}
 {{- printf "s3://%s/%s" .Values.artifacts.bucket (.Values.artifacts.prefix | trimAll "/") | trimSuffix "/" -}}
-{{- end -}}
-
-{{/*
-The fullname of another airyard chart installed with the same release name (the library's rule),
-which prefixes its connection Secrets: (dict "ctx" . "chart" "postgresql").
-*/}}
-{{- define "mlflow.peerFullname" -}}
-{{- $release := .ctx.Release.Name -}}
-{{- ternary $release (printf "%s-%s" $release .chart) (contains .chart $release) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
 {{/*
