@@ -43,13 +43,15 @@ load-images: images ## Build the images and load them into the cluster
 	@hack/images/load.sh $(IMAGES)
 
 ##@ Platform
-.PHONY: up ui dev chart-deps backup backups restore rotate-fernet-key
+.PHONY: up ui metrics dev chart-deps backup backups restore rotate-fernet-key
 chart-deps: ## Chart dependency archives (the official Airflow chart from $$AIRFLOW_CHART, a local copy, if set)
 	@hack/chart-deps.sh
 up: ## From nothing to a running platform on kind (IMAGES="a b" rebuilds only those)
 	@IMAGES="$(IMAGES)" hack/up.sh
 ui: ## Port-forward the Airflow UI to localhost:8080
 	@hack/ui.sh
+metrics: ## Port-forward the metrics UI (dashboards, queries, alerts) to localhost:8428
+	@hack/metrics.sh
 dev: ## skaffold dev on kind: rebuild images on change; dags/ and plugins/ live from the checkout (hostPath)
 	@hack/dev.sh
 backup: ## Back up every database of the platform now (to the backup chart's bucket)
@@ -64,8 +66,9 @@ rotate-fernet-key: ## Re-encrypt connections and variables with a new Fernet key
 ##@ Tests
 .PHONY: test lint unit chart integration e2e soak bench
 # Images the integration tests run with Docker: the services (tests/services.py), MLflow and the
-# ML task image (tests/integration/ml), the toolbox (its backups, tests/integration/toolbox).
-INTEGRATION_IMAGES := postgresql redis kafka ferretdb minio mlflow ml-tasks toolbox
+# ML task image (tests/integration/ml), the toolbox (its backups, tests/integration/toolbox), the
+# metrics image (the metrics chart's rules and scrape configuration, tests/integration).
+INTEGRATION_IMAGES := postgresql redis kafka ferretdb minio mlflow ml-tasks toolbox metrics
 test: lint unit chart integration ## Everything that needs no cluster: lint, unit, chart and integration tests
 lint: venv ## ruff (lint and format check)
 	@echo "==> lint"

@@ -1,4 +1,5 @@
-"""Platform cost: `make up` time, image sizes, idle CPU and memory per component, DAG parse times.
+"""Platform cost: `make up` time, image sizes, idle CPU and memory per component (and of the
+built-in metrics stack), DAG parse times.
 
 `make up` is timed warm (a converge on the running cluster; BENCH_UP=0 skips it). A cold `make up`
 is timed by hand, because it needs the cluster and every build cache deleted: `make down`,
@@ -201,6 +202,18 @@ def parse_times() -> dict[str, Any]:
     }
 
 
+def metrics_stack(components: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """The built-in metrics stack's share of the idle platform: the metrics chart's parts and
+    Airflow's StatsD exporter."""
+    prefix = f"{PLATFORM_NAMESPACE}-metrics-"
+    parts = {n: c for n, c in components.items() if n.startswith(prefix) or n == f"{PLATFORM_NAMESPACE}-statsd"}
+    return {
+        "components": sorted(parts),
+        "cpu_cores": round(sum(c["cpu_millicores"] for c in parts.values()) / 1000, 3),
+        "memory_mib": round(sum(c["memory_mib"] for c in parts.values()), 1),
+    }
+
+
 def main() -> None:
     section: dict[str, Any] = {"measured_at": now(), "machine": machine()}
     print("==> cost: make up (warm)", flush=True)
@@ -220,9 +233,12 @@ def main() -> None:
     print("==> cost: DAG parse times", flush=True)
     section["parse_times"] = parse_times()
     plat = section["idle"]["platform"]
+    section["idle"]["metrics_stack"] = stack = metrics_stack(plat["components"])
     section["targets"] = [
         target("platform idle memory", plat["memory_gib"], 6, "GiB"),
         target("platform idle CPU", plat["cpu_cores"], 0.5, "cores"),
+        target("metrics stack idle memory", stack["memory_mib"], 400, "MiB"),
+        target("metrics stack idle CPU", stack["cpu_cores"], 0.1, "cores"),
         target("slowest DAG file parse", section["parse_times"]["max_seconds"], 0.2, "s"),
     ]
     print_section(section)

@@ -18,7 +18,7 @@ import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
 from airyard.mongo.operators import MongoFreshnessCheckOperator
-from airyard.movies import MOVIES
+from airyard.movies import MOVIES, PIPELINE
 from airyard.movies.operators import (
     DEFAULT_ARGS,
     MONGODB,
@@ -51,6 +51,8 @@ with DAG(
             collection=MOVIES,
             field="last_seen_at",
             max_age=timedelta(hours=26),
+            pipeline=PIPELINE,
+            layer=MOVIES,
             fail_when_stale=False,  # the report scores it with the other checks
         ),
         VolumeCheckOperator(task_id="check_data_volume"),

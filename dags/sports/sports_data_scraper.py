@@ -35,21 +35,20 @@ with DAG(
 
         ctx = get_current_context()
         start, end = tasks.date_range(ctx.get("logical_date"), ctx["dag_run"].conf or {})
-        return tasks.scrape(league, start, end)
+        return tasks.scrape(league, start, end, step=ctx["ti"].task_id)
 
     @task
     def validate(*scraped: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-        from airyard.sports import validation
+        from airyard.sports import tasks
 
-        valid, rejected = validation.split([r for records in scraped for r in records])
-        print(f"{len(valid)} valid, {len(rejected)} rejected")
-        return {"valid": valid, "rejected": rejected}
+        return tasks.validate(scraped, step=get_current_context()["ti"].task_id)
 
     @task(executor_config=services.executor_config("postgresql:mlsp"))
     def load(checked: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
         from airyard.sports import tasks
 
-        return tasks.load(checked["valid"], checked["rejected"], get_current_context()["run_id"])
+        ctx = get_current_context()
+        return tasks.load(checked["valid"], checked["rejected"], ctx["run_id"], step=ctx["ti"].task_id)
 
     scraped = [scrape.override(task_id=f"scrape_{league}")(league) for league in LEAGUES]
     load(validate(*scraped))

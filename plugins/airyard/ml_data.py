@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from airyard import metrics
+
+#: The ML pipelines' name in the platform's metrics (airyard.metrics); the sports models are the
+#: sports pipeline's.
+PIPELINE = "ml"
+#: What the quality figures score: the rows of ml.observations, by the rules of airyard_ml.pipeline.problems.
+OBSERVATIONS = "observations"
 
 
 def new_batches(conf: dict[str, Any], conn_id: str = "postgres_mlsp") -> list[str]:
@@ -33,3 +42,38 @@ def decide_deployment(evaluation: dict[str, Any], drift: dict[str, Any]) -> str:
     if evaluation.get("better"):
         return "deploy"
     return "keep_champion"
+
+
+def _validated(task_id: str, result: dict[str, Any]) -> None:
+    """pipeline.validate: rows in, valid rows out, rows quarantined (the dead letters)."""
+    rows, valid = int(result["rows"]), int(result["valid"])
+    metrics.records(PIPELINE, task_id, records_in=rows, records_out=valid)
+    metrics.dead_letters(PIPELINE, task_id, int(result["quarantined"]))
+    if rows:
+        metrics.quality_score(PIPELINE, OBSERVATIONS, valid / rows)
+
+
+def _quality_checked(task_id: str, result: dict[str, Any]) -> None:
+    """quality.check_data_quality: the share of the window's rows without a problem."""
+    rows = int(result["rows"])
+    if rows:  # an empty window scores nothing, rather than a perfect or a failing score
+        metrics.quality_score(PIPELINE, OBSERVATIONS, 1 - int(result["invalid"]) / rows)
+
+
+#: The ML steps whose results carry the pipeline's figures, and how they are reported.
+_REPORTS: dict[str, Callable[[str, dict[str, Any]], None]] = {
+    "pipeline.validate": _validated,
+    "quality.check_data_quality": _quality_checked,
+}
+
+
+@metrics.reporter
+def report_step(step: str, task_id: str, result: Any) -> None:
+    """Report a finished ML step's figures (airyard.metrics); steps without figures report nothing.
+
+    A step that fails (too few valid rows) ends its pod without a result, so it reports nothing:
+    the failed task is the signal then.
+    """
+    report = _REPORTS.get(step)
+    if report is not None and isinstance(result, dict):
+        report(task_id, result)

@@ -189,7 +189,10 @@ def test_upgrades_keep_the_api_server_up_and_replace_the_other_components(full: 
     rolling = {
         d["metadata"]["name"]: d["spec"]["strategy"]["rollingUpdate"]
         for d in docs
-        if d["kind"] == "Deployment" and d["metadata"]["labels"].get("tier") == "airflow"
+        if d["kind"] == "Deployment"
+        and d["metadata"]["labels"].get("tier") == "airflow"
+        # StatsD holds no task state: the Deployment default replaces it.
+        and d["metadata"]["labels"].get("component") != "statsd"
     }
     assert rolling.pop("airyard-api-server") == {"maxSurge": 1, "maxUnavailable": 0}
     assert set(rolling) == {"airyard-scheduler", "airyard-dag-processor", "airyard-triggerer"}
@@ -306,3 +309,28 @@ def test_a_connection_to_an_identity_its_service_lacks_fails_early(ours: Path, v
     with pytest.raises(HelmError) as err:
         render_raw(ours, values, release="airyard")
     assert message in err.value.stderr
+
+
+def test_airflow_metrics_go_to_our_statsd_exporter_from_every_component_and_worker(full: Path) -> None:
+    """StatsD from the scheduler, dag-processor, triggerer and worker pods (tags as labels), read by
+    the metrics chart's store, with the pipelines' own mappings."""
+    docs = render(full, release="airyard")
+    statsd = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "airyard-statsd")
+    container = statsd["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "airyard/metrics:0.1.0"
+    assert container["args"][0] == "statsd_exporter"
+    mappings = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "airyard-statsd")
+    names = {m["name"] for m in yaml.safe_load(mappings["data"]["mappings.yml"])["mappings"]}
+    assert {"airyard_pipeline_records_total", "airyard_freshness_age_seconds", "airflow_task_duration"} <= names
+    config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "airyard-config")
+    pod = yaml.safe_load(config["data"]["pod_template_file.yaml"])
+    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+    assert env["AIRFLOW__METRICS__STATSD_ON"] == "True"
+    assert env["AIRFLOW__METRICS__STATSD_HOST"] == "airyard-statsd.airyard.svc"
+    assert env["AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED"] == "True"
+    policy = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "airyard-airflow-statsd")
+    (workers, scrapers) = policy["spec"]["ingress"]
+    assert workers["ports"] == [{"port": 9125, "protocol": "UDP"}]
+    assert scrapers["from"] == [{"podSelector": {"matchLabels": {"airyard.io/metrics-client": "true"}}}]
+    store = next(d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "airyard-metrics-store")
+    assert store["spec"]["template"]["metadata"]["labels"]["airyard.io/metrics-client"] == "true"

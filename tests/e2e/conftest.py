@@ -25,6 +25,8 @@ _started = time.monotonic()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Modules that read what the pipelines left behind come last (the sort is stable).
+    items.sort(key=lambda item: item.get_closest_marker("after_pipelines") is not None)
     for item in items:
         item.add_marker(pytest.mark.e2e)
         doc = getattr(getattr(item, "function", None), "__doc__", None) or ""

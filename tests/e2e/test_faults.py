@@ -24,9 +24,8 @@ from typing import Any
 
 import pytest
 
-from devkit import airflow, kube
+from devkit import airflow, fakes, kube
 from tests.e2e.test_kafka import acked_so_far
-from tests.e2e.test_movies import service
 from tests.fakes import tmdb
 
 pytestmark = pytest.mark.shared_platform
@@ -470,31 +469,13 @@ def malformed_fixtures(pages: int) -> tuple[dict[str, Any], set[str]]:
 def malformed_tmdb() -> Iterator[set[str]]:
     """A fake TMDB serving MALFORMED among its records, as tmdb_default; yields the valid movie keys."""
     fixtures, valid = malformed_fixtures(popular_pages())
-    files = {"tmdb.py": (kube.REPO / "tests" / "fakes" / "tmdb.py").read_text(), "fixtures.json": json.dumps(fixtures)}
     cmd = ["python3", "/fake/tmdb.py", "--port", "8080", "--fixtures", "/fake/fixtures.json"]
-    pod = kube.pod(
-        FAKE_TMDB,
-        cmd,
-        restart="Always",
-        ports=[8080],
-        volumes=[{"name": "fake", "configMap": {"name": FAKE_TMDB}}],
-        mounts=[{"name": "fake", "mountPath": "/fake"}],
-        labels={"app": FAKE_TMDB, **kube.FAKE},
-    )
-    kube.apply(
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": FAKE_TMDB}, "data": files},
-        pod,
-        service(FAKE_TMDB, {"http": 8080}),
-        namespace=NS,
-    )
-    kube.wait_pod_phase(FAKE_TMDB, NS, {"Running"}, timeout=120)
     conn = {"conn_type": "http", "host": f"http://{FAKE_TMDB}.{NS}.svc:8080", "password": "test-key"}
-    try:
-        with kube.secret_keys(EXTERNAL, airflow.TASKS_NAMESPACE, {"AIRFLOW_CONN_TMDB_DEFAULT": json.dumps(conn)}):
-            yield valid
-    finally:
-        for kind in ("pod", "service", "configmap"):
-            kube.kubectl("delete", kind, FAKE_TMDB, "-n", NS, "--ignore-not-found", "--wait=false", check=False)
+    with (
+        fakes.serving(NS, FAKE_TMDB, {FAKE_TMDB: (cmd, {"http": 8080})}, files={"fixtures.json": json.dumps(fixtures)}),
+        kube.secret_keys(EXTERNAL, airflow.TASKS_NAMESPACE, {"AIRFLOW_CONN_TMDB_DEFAULT": json.dumps(conn)}),
+    ):
+        yield valid
 
 
 def test_malformed_input_is_dead_lettered(malformed_tmdb: set[str]) -> None:

@@ -9,21 +9,18 @@ other keys kept). The tests run in order and share state: each stage reads what 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 
 import pytest
 import requests
 
-from devkit import airflow, kube
+from devkit import airflow, browser, fakes, kube
 
 pytestmark = pytest.mark.shared_platform
 
 NS = airflow.NAMESPACE
 REL = airflow.RELEASE
-FAKES = ("tmdb", "smtp_sink", "webhook")
 REPORTS = kube.REPO / "reports"
 MONGO_ENV = [
     {"name": "MONGO_URI", "valueFrom": {"secretKeyRef": {"name": f"{REL}-mongodb-movies", "key": "uri"}}},
@@ -38,75 +35,24 @@ EXTERNAL = {
         "host": f"http://movies-e2e-tmdb.{NS}.svc:8080",
         "password": "test-key",
     },
-    "AIRFLOW_CONN_SMTP_DEFAULT": {
-        "conn_type": "smtp",
-        "host": f"movies-e2e-smtp.{NS}.svc",
-        "port": 2525,
-        # The sink speaks plain SMTP: the provider's SSL and STARTTLS (on by default) are off.
-        "extra": {
-            "from_email": "airyard@example.org",
-            "to": "oncall@example.org",
-            "disable_ssl": True,
-            "disable_tls": True,
-        },
-    },
-    "AIRFLOW_CONN_SLACK_WEBHOOK": {
-        "conn_type": "slackwebhook",
-        "host": f"http://movies-e2e-webhook.{NS}.svc:8080/services",
-        "password": "T0/B0/e2e",
-    },
+    **fakes.alert_receivers(NS, "movies-e2e"),
 }
 
 
-def service(name: str, port_map: dict[str, int]) -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": name},
-        "spec": {
-            "selector": {"app": name},
-            "ports": [{"name": k, "port": v, "targetPort": v} for k, v in port_map.items()],
-        },
-    }
-
-
 @pytest.fixture(scope="module", autouse=True)
-def fakes() -> Iterator[None]:
+def outside() -> Iterator[None]:
     """Fake TMDB, SMTP sink and webhook receiver in the release namespace, and the connections to them."""
-    files = {f"{n}.py": (kube.REPO / "tests" / "fakes" / f"{n}.py").read_text() for n in FAKES}
-    kube.apply(
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "movies-e2e-fakes"}, "data": files}, namespace=NS
-    )
-    mounts = [{"name": "fakes", "mountPath": "/fake"}]
-    volumes = [{"name": "fakes", "configMap": {"name": "movies-e2e-fakes"}}]
     specs = {
         "movies-e2e-tmdb": (["python3", "/fake/tmdb.py", "--port", "8080"], {"http": 8080}),
-        "movies-e2e-smtp": (["python3", "/fake/smtp_sink.py"], {"smtp": 2525, "http": 8025}),
-        "movies-e2e-webhook": (["python3", "/fake/webhook.py", "--port", "8080"], {"http": 8080}),
+        **fakes.receiver_specs("movies-e2e"),
     }
-    for name, (cmd, ports) in specs.items():
-        kube.kubectl("delete", "pod", name, "-n", NS, "--ignore-not-found", "--wait=true")
-        kube.apply(
-            kube.pod(
-                name,
-                cmd,
-                volumes=volumes,
-                mounts=mounts,
-                ports=list(ports.values()),
-                restart="Always",
-                labels={"app": name, **kube.FAKE},
-            ),
-            namespace=NS,
-        )
-        kube.apply(service(name, ports), namespace=NS)
-    for name in specs:
-        kube.wait_pod_phase(name, NS, {"Running"}, timeout=120)
     # The connections to the fakes, as a user adds theirs (other pipelines keep their keys).
     values = {k: json.dumps(v) for k, v in EXTERNAL.items()}
-    with kube.secret_keys(f"{REL}-airflow-external-connections", airflow.TASKS_NAMESPACE, values):
+    with (
+        fakes.serving(NS, "movies-e2e-fakes", specs),
+        kube.secret_keys(f"{REL}-airflow-external-connections", airflow.TASKS_NAMESPACE, values),
+    ):
         yield
-    for name in specs:
-        kube.kubectl("delete", "pod,service", name, "-n", NS, "--ignore-not-found", "--wait=false", check=False)
 
 
 def run_dag(af: airflow.Airflow, dag_id: str, timeout: float) -> tuple[str, dict, float]:
@@ -320,14 +266,6 @@ print(json.dumps({"movies": db.movies.count_documents({}), "score": report["scor
     REPORTS.mkdir(exist_ok=True)
     html_file = REPORTS / "movies-dashboard.html"
     html_file.write_text(page)
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "apt-get install chromium"
-    png = REPORTS / "movies-dashboard.png"
-    png.unlink(missing_ok=True)
-    subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         f"--screenshot={png}", "--window-size=1400,1500", html_file.as_uri()],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+    png = browser.screenshot(html_file.as_uri(), REPORTS / "movies-dashboard.png", width=1400, height=1500)
     assert png.stat().st_size > 20_000
     print(f"\ndashboard screenshot: {png}")

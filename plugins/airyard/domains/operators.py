@@ -14,9 +14,9 @@ from airflow.providers.cncf.kubernetes.operators.spark_kubernetes import SparkKu
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
-from airyard import cluster, services
+from airyard import cluster, metrics, services
 from airyard.alerts import AlertOperator
-from airyard.domains import ingest, lake
+from airyard.domains import PIPELINE, ingest, lake
 from airyard.domains import sources as feeds
 from airyard.spark import applications
 from airyard.spark.operators import submission_defaults
@@ -133,10 +133,25 @@ class IngestionOperator(BaseOperator):
                 src["source"], src["status"], src["domains"], src["rejected"], src["duplicates"], src["error"],
             )  # fmt: skip
         context["ti"].xcom_push(key="summary", value=summary)
+        report_ingestion(self.task_id, summary)
         failed = summary["failed_sources"]
         if failed and self.fail_on_source_error:
             raise AirflowException(f"sources failed (the others were ingested): {', '.join(failed)}")
         return summary
+
+
+@metrics.reporter
+def report_ingestion(step: str, summary: dict[str, Any]) -> None:
+    """The ingestion's figures as metrics: feed entries in, domains produced out, lines rejected to
+    the rejected topic (dead letters). A failed source read nothing and counts nothing."""
+    sources = summary["sources"]
+    metrics.records(
+        PIPELINE,
+        step,
+        records_in=sum(src["entries"] for src in sources),
+        records_out=sum(src["domains"] for src in sources),
+    )
+    metrics.dead_letters(PIPELINE, step, sum(src["rejected"] for src in sources))
 
 
 class BronzeStreamOperator(BaseOperator):

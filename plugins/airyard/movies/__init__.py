@@ -5,6 +5,8 @@ in the pipeline's task pods (images/movies, images/movies-spark); hooks, operato
 dashboard need Airflow.
 """
 
+#: The pipeline's name in the platform's metrics (airyard.metrics).
+PIPELINE = "movies"
 #: Kafka topics of the pipeline (declared in charts/airyard/values.yaml under kafka.topics).
 TOPIC_MOVIES = "movies.raw.movies"
 TOPIC_PEOPLE = "movies.raw.people"

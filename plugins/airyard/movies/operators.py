@@ -16,11 +16,13 @@ from airflow.providers.standard.operators.branch import BaseBranchOperator
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airyard import alerts, cluster, services
+from airyard import alerts, cluster, metrics, services
 from airyard.movies import (
+    DATABASE,
     KAFKA,
     MONGODB,
     MOVIES,
+    PIPELINE,
     PIPELINE_METRICS,
     PROCESSING_GROUP,
     QUALITY_REPORTS,
@@ -82,7 +84,19 @@ class TMDBExtractOperator(TaskPodOperator):
             "--ids",
             self.movie_ids if isinstance(self.movie_ids, str) else json.dumps(self.movie_ids),
         ]
-        return super().execute(context)
+        summary = super().execute(context)
+        if isinstance(summary, dict):  # the pod's result (do_xcom_push)
+            report_extraction(self.task_id, summary)
+        return summary
+
+
+@metrics.reporter
+def report_extraction(step: str, summary: dict[str, Any]) -> None:
+    """An extraction pod's figures as metrics: every record it got either went to its raw topic
+    (out) or to the dead-letter topic, so in = out + dead letters."""
+    published, dead = int(summary.get("records", 0)), int(summary.get("dead_letters", 0))
+    metrics.records(PIPELINE, step, records_in=published + dead, records_out=published)
+    metrics.dead_letters(PIPELINE, step, dead)
 
 
 class SparkProcessOperator(SparkKubernetesOperator):
@@ -273,6 +287,9 @@ class QualityReportOperator(MovieTaskOperator):
             result = ti.xcom_pull(task_ids=task_id)
             checks.append(result or {"check": task_id, "passed": False, "details": {"reason": "no result"}})
         rep = quality.report(checks, float(self.threshold))
+        # The report scores the pipeline's database as a whole (its collections, freshness, volume,
+        # lag); sent before it is stored, so a store that is down does not hide the score too.
+        metrics.quality_score(PIPELINE, DATABASE, rep["score"])
         rep["run_id"] = context["run_id"]
         rep["dag_id"] = ti.dag_id
         with self.mongo() as hook:

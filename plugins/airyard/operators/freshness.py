@@ -2,6 +2,7 @@
 
 Subclasses say where the newest data is (``latest``): a Delta table's last commit
 (airyard.objectstore.operators), a collection's newest document (airyard.mongo.operators).
+Every check reports the age and its bound as metrics (airyard.metrics), stale or not.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
+
+from airyard import metrics
 
 
 def assess(latest: datetime | None, max_age: timedelta, now: datetime | None = None) -> dict[str, Any]:
@@ -36,13 +39,19 @@ class FreshnessCheckOperator(BaseOperator):
     tells its age to whatever collects the metrics.
 
     :param max_age: the bound.
+    :param pipeline: the pipeline whose data it is, and
+    :param layer: which of its layers or datasets (bronze, a collection): the metrics' labels.
     :param fail_when_stale: fail the task on stale or missing data (a monitoring gate); otherwise
         only report it (a check that a quality report scores).
     """
 
-    def __init__(self, *, max_age: timedelta, fail_when_stale: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, *, max_age: timedelta, pipeline: str, layer: str, fail_when_stale: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.max_age = max_age
+        self.pipeline = pipeline
+        self.layer = layer
         self.fail_when_stale = fail_when_stale
 
     def latest(self, context: Any) -> tuple[datetime | None, dict[str, Any]]:
@@ -60,6 +69,13 @@ class FreshnessCheckOperator(BaseOperator):
         result["details"].update(details)
         context["ti"].xcom_push(key="freshness", value=result)
         age = result["details"]["age_minutes"]
+        # Before the verdict: a stale layer is exactly the figure the alert rules need.
+        metrics.freshness(
+            self.pipeline,
+            self.layer,
+            age_seconds=None if age is None else round(age * 60, 1),
+            max_age_seconds=self.max_age.total_seconds(),
+        )
         bound = f"bound {self.max_age.total_seconds() / 60:g} min"
         verdict = f"never written ({bound})" if age is None else f"{age:.1f} min old ({bound})"
         if self.fail_when_stale and not result["passed"]:

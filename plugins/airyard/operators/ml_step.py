@@ -6,6 +6,7 @@ from typing import Any
 
 from kubernetes.client import models as k8s
 
+from airyard import ml_data
 from airyard.operators.task_pod import TaskPodOperator
 
 #: The model stack (pandas, scikit-learn, MLflow, Evidently) needs more than a plain task pod.
@@ -31,3 +32,9 @@ class MLStepOperator(TaskPodOperator):
             arguments=[step, params_json],
             **kwargs,
         )
+        self.step = step
+
+    def execute(self, context: Any) -> Any:
+        result = super().execute(context)
+        ml_data.report_step(self.step, self.task_id, result)
+        return result

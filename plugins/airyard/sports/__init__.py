@@ -2,3 +2,6 @@
 
 Standard library only (plus a DB-API connection), so Airflow workers run it without the model stack.
 """
+
+#: The pipeline's name in the platform's metrics (airyard.metrics).
+PIPELINE = "sports"

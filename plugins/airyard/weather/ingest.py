@@ -21,6 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from airyard import envconn
@@ -31,6 +32,8 @@ API_CONN_ID = "weather_api"
 STORE_CONN_ID, MONGO_CONN_ID, BUCKET = "objectstore_weather", "mongo_weather", "weather"
 #: Longer than any city name in use: a much longer one would make an object key past S3's 1024 bytes.
 MAX_CITY = 100
+#: Where the pod's XCom sidecar reads the task's result.
+XCOM_PATH = Path("/airflow/xcom/return.json")
 
 
 class InvalidPreference(ValueError):
@@ -174,6 +177,16 @@ def run(
     return {"locations": len(wanted), "landed": landed, "failed": failed, "rejected_preferences": rejected}
 
 
+def counts(summary: dict[str, Any]) -> dict[str, int]:
+    """The run's figures for the task's result: counts only, no user ids in Airflow's database."""
+    return {
+        "locations": summary["locations"],
+        "landed": len(summary["landed"]),
+        "failed": len(summary["failed"]),
+        "rejected_preferences": len(summary["rejected_preferences"]),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     import pymongo
 
@@ -182,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hour", type=int, required=True)
     ap.add_argument("--units", default="metric")
     ap.add_argument("--bucket", default=BUCKET, help="the bucket the weather object-store user may write")
+    ap.add_argument("--xcom", default=str(XCOM_PATH), help="where the counts go, when that folder exists")
     args = ap.parse_args(argv)
     store = envconn.get(STORE_CONN_ID)
     s3 = envconn.s3_client(store)
@@ -198,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         units=args.units,
     )
     print("WEATHER_RESULT " + json.dumps(summary, sort_keys=True))
+    xcom = Path(args.xcom)
+    if xcom.parent.is_dir():
+        xcom.write_text(json.dumps(counts(summary)))
     if not summary["locations"]:
         print("no locations in user preferences", file=sys.stderr)
     # Every reachable location is landed first; then a failed one fails the task (and its retry).

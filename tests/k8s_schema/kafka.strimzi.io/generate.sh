@@ -22,4 +22,4 @@ model=io.strimzi.api.kafka.model
   "$model.kafka.Kafka=$work/kafka.yaml" \
   "$model.nodepool.KafkaNodePool=$work/kafkanodepool.yaml" \
   "$model.topic.KafkaTopic=$work/kafkatopic.yaml"
-python3 "$here/crd2jsonschema.py" "$here" "$work"/*.yaml
+python3 "$here/../crd2jsonschema.py" "$here" "$work"/*.yaml

@@ -24,6 +24,9 @@ def strict(schema: Any) -> Any:
     if not isinstance(schema, dict):
         return schema
     out = {k: strict(v) for k, v in schema.items()}
+    # Go's regexp takes a flag group after the anchor; Python's only at the very start.
+    if isinstance(out.get("pattern"), str) and out["pattern"].startswith("^(?i)"):
+        out["pattern"] = "(?i)^" + out["pattern"][5:]
     if (
         out.get("type") == "object"
         and "properties" in out
@@ -45,7 +48,7 @@ def convert(crd: dict[str, Any]) -> dict[str, dict[str, Any]]:
         schema["properties"]["metadata"] = OBJECT_META
         schema["required"] = sorted({"apiVersion", "kind", "metadata", *schema.get("required", [])})
         schema["$schema"] = "http://json-schema.org/draft-07/schema#"
-        schema["description"] = f"{kind} {group}/{version['name']}, from the CRD of Strimzi's generator (generate.sh)"
+        schema["description"] = f"{kind} {group}/{version['name']}, from its CRD (generate.sh)"
         schemas[f"{kind.lower()}_{version['name']}.json"] = schema
     return schemas
 
