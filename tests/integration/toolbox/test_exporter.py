@@ -17,7 +17,7 @@ import psycopg
 import pymongo
 import pytest
 import redis
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -79,7 +79,16 @@ def _kafka_with_lag(kafka: Service) -> None:
     assert producer.flush(30) == 0
     consumer = Consumer({"bootstrap.servers": kafka.address, "group.id": GROUP, "enable.auto.commit": False})
     try:
-        consumer.commit(offsets=[TopicPartition(TOPIC, 0, 4)], asynchronous=False)
+        # A new broker answers "coordinator load in progress" until its offsets topic is ready.
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                consumer.commit(offsets=[TopicPartition(TOPIC, 0, 4)], asynchronous=False)
+                break
+            except KafkaException as err:
+                if not err.args[0].retriable() or time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
     finally:
         consumer.close()
 
