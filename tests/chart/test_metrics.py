@@ -154,9 +154,12 @@ def test_no_part_may_read_the_platforms_secrets() -> None:
         for rule in role["rules"]:
             if "secrets" in rule["resources"]:
                 assert rule.get("resourceNames") == ["airyard-airflow-external-connections"], role["metadata"]
-    cluster = find(docs, "ClusterRole")
-    assert cluster["metadata"]["name"] == "airyard-test-metrics-store"
-    assert {r for rule in cluster["rules"] for r in rule["resources"]} == {"nodes", "nodes/proxy", "nodes/metrics"}
+    store = find(docs, "ClusterRole", "airyard-test-metrics-store")
+    assert {r for rule in store["rules"] for r in rule["resources"]} == {"nodes", "nodes/proxy", "nodes/metrics"}
+    crds = find(docs, "ClusterRole", "airyard-test-metrics-kube-state-metrics")
+    assert crds["rules"] == [
+        {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["list", "watch"]}
+    ]
     ksm = find(docs, "Deployment", "test-metrics-kube-state-metrics")
     command = search("spec.template.spec.containers[0].command", ksm)
     assert "--namespaces=airyard,airyard-tasks" in command

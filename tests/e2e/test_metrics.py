@@ -73,6 +73,7 @@ def test_metrics_of_every_layer_arrive(store: str) -> None:
     jobs = {r["metric"]["job"] for r in query(store, "up == 1")}
     assert {"airflow", "kube-state-metrics", "services", "objectstore", "kubelet", "cadvisor"} <= jobs, jobs
     tasks = query(store, "airflow_ti_finish")
+    assert tasks, "no airflow_ti_finish: no task finished since the metrics stack started"
     assert {"dag_id", "task_id", "state"} <= set(tasks[0]["metric"]), tasks[0]
     services = {r["metric"]["service"]: r["value"][1] for r in query(store, "airyard_up")}
     expected = ("postgresql", "redis", "kafka", "mongodb", "objectstore", "mlflow", "model_serving")
@@ -114,8 +115,9 @@ def test_a_firing_alert_reaches_the_pipelines_receivers() -> None:
         started = time.monotonic()
 
         def receivers_in_force() -> bool:
+            # Alertmanager shows a webhook URL as <secret>: the SMTP relay names the change.
             config = received(manager, "/api/v2/status")["config"]["original"]
-            return "metrics-e2e-smtp" in config and "metrics-e2e-webhook" in config
+            return "metrics-e2e-smtp" in config and "slack_configs" in config
 
         kube.wait_until("Alertmanager has the receivers", receivers_in_force, timeout=180, interval=5)
         followed = time.monotonic() - started

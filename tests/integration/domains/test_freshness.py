@@ -78,7 +78,12 @@ def test_operator_passes_fresh_and_fails_stale_or_missing(s3) -> None:
 
 def check(path: str, minutes: int) -> DeltaFreshnessCheckOperator:
     return DeltaFreshnessCheckOperator(
-        task_id="f", delta_path=path, service="objectstore:domains", max_age=timedelta(minutes=minutes)
+        task_id="f",
+        delta_path=path,
+        service="objectstore:domains",
+        max_age=timedelta(minutes=minutes),
+        pipeline="domains",
+        layer="bronze",
     )
 
 

@@ -319,7 +319,13 @@ def test_quality_operators_flag_bad_documents_and_store_the_report(env: dict[str
     assert schema["details"]["schema_movies"]["invalid"] == 1
 
     fresh = MongoFreshnessCheckOperator(
-        task_id="f", service="mongodb:movies", collection="movies", field="last_seen_at", max_age=timedelta(hours=26)
+        task_id="f",
+        service="mongodb:movies",
+        collection="movies",
+        field="last_seen_at",
+        max_age=timedelta(hours=26),
+        pipeline="movies",
+        layer="movies",
     )
     assert fresh.execute({"ti": FakeTI({})})["passed"] is True
     for i, n in enumerate([100, 104, 98, 101]):
