@@ -14,6 +14,7 @@ import psycopg
 import pymongo
 import pytest
 
+from tests.integration.toolbox import backup_env
 from tests.services import TAG, Service, s3_client
 
 BUCKET = "backups"
@@ -37,19 +38,7 @@ def platform(postgres_service: Service, mongo_service: Service, s3_service: Serv
         conn.execute("CREATE TABLE variable (key text PRIMARY KEY, val text)")
         conn.execute("INSERT INTO variable VALUES ('threshold', '0.8')")
     s3_client(s3_service).create_bucket(Bucket=BUCKET)
-    return {
-        "PGHOST": "127.0.0.1",
-        "PGPORT": str(postgres_service.port),
-        "PGUSER": "postgres",
-        "PGPASSWORD": postgres_service.password,
-        "MONGO_HOST": "127.0.0.1",
-        "MONGO_PORT": str(mongo_service.port),
-        "MONGO_USERNAME": "root",
-        "MONGO_PASSWORD": mongo_service.password,
-        "S3_ENDPOINT": s3_service.extra["endpoint"],
-        "AWS_ACCESS_KEY_ID": s3_service.username,
-        "AWS_SECRET_ACCESS_KEY": s3_service.password,
-        "BACKUP_BUCKET": BUCKET,
+    return backup_env(postgres_service, mongo_service, s3_service, BUCKET) | {
         "BACKUP_WORKDIR": "/tmp",
         "AIRFLOW_DATABASE": "bk_airflow",
     }
