@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -160,18 +160,29 @@ class Store:
     prefix: str
 
     @classmethod
-    def from_env(cls) -> Store:
+    def from_env(
+        cls,
+        env: Mapping[str, str] = os.environ,
+        *,
+        timeout: float | None = None,
+        attempts: int = 5,
+        default_bucket: str | None = None,
+    ) -> Store:
+        """The backups' folder from the S3_* and BACKUP_* variables. A backup Job retries and needs
+        its bucket named; the exporter's probe has `timeout` seconds and may default the bucket."""
         import boto3
         from botocore.config import Config
 
+        timeouts = {} if timeout is None else {"connect_timeout": timeout, "read_timeout": timeout}
         s3 = boto3.client(
             "s3",
-            endpoint_url=os.environ["S3_ENDPOINT"],
-            region_name=os.environ.get("S3_REGION") or "us-east-1",
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 5}),
+            endpoint_url=env["S3_ENDPOINT"],
+            region_name=env.get("S3_REGION") or "us-east-1",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": attempts}, **timeouts),
         )
-        prefix = os.environ.get("BACKUP_PREFIX", "").strip("/")
-        return cls(s3, os.environ["BACKUP_BUCKET"], f"{prefix}/" if prefix else "")
+        bucket = env["BACKUP_BUCKET"] if default_bucket is None else env.get("BACKUP_BUCKET") or default_bucket
+        prefix = env.get("BACKUP_PREFIX", "").strip("/")
+        return cls(s3, bucket, f"{prefix}/" if prefix else "")
 
     def ids(self) -> dict[str, bool]:
         """Each backup's id, and whether it is complete (has its manifest)."""

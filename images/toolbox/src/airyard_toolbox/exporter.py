@@ -40,10 +40,8 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import psycopg
 import redis
-from botocore.config import Config
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 from prometheus_client import CollectorRegistry, start_http_server
@@ -337,21 +335,9 @@ def backup_seconds(store: Store, latest: Mapping[str, Any]) -> float | None:
 
 
 def connect_s3(env: Mapping[str, str], timeout: float) -> Store:
-    """The backups' folder as the backup Job finds it, with timeouts a probe can afford."""
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=env["S3_ENDPOINT"],
-        region_name=env.get("S3_REGION") or "us-east-1",
-        config=Config(
-            s3={"addressing_style": "path"},
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            retries={"max_attempts": 1},
-        ),
-    )
-    prefix = env.get("BACKUP_PREFIX", "").strip("/")
-    # The backup chart's default bucket, so the exporter needs no setting beyond the store's.
-    return Store(s3, env.get("BACKUP_BUCKET") or "backups", f"{prefix}/" if prefix else "")
+    """The backups' folder as the backup Job finds it, with timeouts a probe can afford and the
+    backup chart's default bucket, so the exporter needs no setting beyond the store's."""
+    return Store.from_env(env, timeout=timeout, attempts=1, default_bucket="backups")
 
 
 def probe_objectstore(env: Mapping[str, str], timeout: float) -> list[Metric]:
