@@ -4,6 +4,7 @@ assert on the objects."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import yaml
@@ -22,6 +23,7 @@ ALERTS = {
     "KafkaConsumerLag",
     "LayerFreshnessBreached",
     "VolumeFillingUp",
+    "NodeFilesystemFillingUp",
     "PodCrashLooping",
     "NoRecentBackup",
 }
@@ -76,6 +78,32 @@ def test_the_store_scrapes_every_exporter_of_the_release_and_the_nodes() -> None
     assert labels["airyard.io/metrics-client"] == "true"
     assert_restricted(docs)
     assert_deterministic(CHART)
+
+
+def test_cadvisor_keeps_the_release_containers_and_the_nodes_filesystems_only() -> None:
+    """On kind (local-path) the kubelet measures no volume: the node filesystems holding them are
+    what fills up, and the only other series cAdvisor writes that the rules read."""
+    scrape = yaml.safe_load(_config(render(CHART))["scrape.yml"])
+    (keep, drop) = next(j for j in scrape["scrape_configs"] if j["job_name"] == "cadvisor")["metric_relabel_configs"]
+    assert keep["source_labels"] == ["__name__", "namespace", "container", "id", "device"]
+    assert drop["source_labels"] == ["device"]
+    kept = {
+        "container_memory_working_set_bytes;airyard;scheduler;/kubepods/x;": True,
+        "container_memory_working_set_bytes;airyard;;/kubepods/x;": False,  # the pod's cgroup
+        "container_memory_working_set_bytes;kube-system;etcd;/kubepods/y;": False,
+        "container_fs_usage_bytes;;;/;/dev/vda": True,
+        "container_fs_limit_bytes;;;/;/dev/nvme0n1p1": True,
+        "container_fs_usage_bytes;;;/;/run": False,  # tmpfs
+        "container_fs_usage_bytes;;;/;/dev/shm": False,
+        "container_fs_usage_bytes;airyard;scheduler;/kubepods/x;/dev/vda": False,
+        "container_fs_reads_total;;;/;/dev/vda": False,
+    }
+
+    def is_kept(series: str) -> bool:
+        device = series.rsplit(";", 1)[1]
+        return re.fullmatch(keep["regex"], series) is not None and re.fullmatch(drop["regex"], device) is None
+
+    assert {series: is_kept(series) for series in kept} == kept
 
 
 def test_every_promised_alert_has_a_rule_with_the_thresholds_written_in() -> None:

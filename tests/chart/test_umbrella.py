@@ -312,8 +312,9 @@ def test_a_connection_to_an_identity_its_service_lacks_fails_early(ours: Path, v
 
 
 def test_airflow_metrics_go_to_our_statsd_exporter_from_every_component_and_worker(full: Path) -> None:
-    """StatsD from the scheduler, dag-processor, triggerer and worker pods (tags as labels), read by
-    the metrics chart's store, with the pipelines' own mappings."""
+    """StatsD from the scheduler, dag-processor, triggerer and worker pods (tags as labels, no legacy
+    names with DAG and task names in them), read by the metrics chart's store, with the pipelines'
+    own mappings."""
     docs = render(full, release="airyard")
     statsd = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "airyard-statsd")
     container = statsd["spec"]["template"]["spec"]["containers"][0]
@@ -328,6 +329,7 @@ def test_airflow_metrics_go_to_our_statsd_exporter_from_every_component_and_work
     assert env["AIRFLOW__METRICS__STATSD_ON"] == "True"
     assert env["AIRFLOW__METRICS__STATSD_HOST"] == "airyard-statsd.airyard.svc"
     assert env["AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED"] == "True"
+    assert env["AIRFLOW__METRICS__LEGACY_NAMES_ON"] == "False"
     policy = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "airyard-airflow-statsd")
     (workers, scrapers) = policy["spec"]["ingress"]
     assert workers["ports"] == [{"port": 9125, "protocol": "UDP"}]
