@@ -75,6 +75,9 @@ def test_metrics_of_every_layer_arrive(store: str) -> None:
     tasks = query(store, "airflow_ti_finish")
     assert tasks, "no airflow_ti_finish: no task finished since the metrics stack started"
     assert {"dag_id", "task_id", "state"} <= set(tasks[0]["metric"]), tasks[0]
+    # Only the tagged names (legacy_names_on: False): none with a DAG, file or pool in the name.
+    legacy = query(store, '{__name__=~"airflow_(ti_finish|ti_start|dag_processing_last_duration|pool_open_slots)_.+"}')
+    assert not legacy, sorted({r["metric"]["__name__"] for r in legacy})
     services = {r["metric"]["service"]: r["value"][1] for r in query(store, "airyard_up")}
     expected = ("postgresql", "redis", "kafka", "mongodb", "objectstore", "mlflow", "model_serving")
     assert services == dict.fromkeys(expected, "1"), services
