@@ -31,6 +31,17 @@ TEAMS = {
 #: (base points, spread per strength unit, noise) of a final score.
 SCORING = {"nfl": (21, 8, 7), "nba": (108, 10, 9), "mlb": (4, 2, 2)}
 DEFECTS = ("in_progress", "missing_score", "impossible_score", "same_team")
+#: One valid game as airyard.sports.espn.parse_scoreboard gives it, for tests to vary.
+GAME: dict[str, Any] = {
+    "league": "nba",
+    "game_id": "1",
+    "game_date": "2026-01-05T19:00Z",
+    "home_team": "BOS",
+    "away_team": "NYK",
+    "home_score": "101",
+    "away_score": "99",
+    "completed": True,
+}
 
 
 def _rng(*parts: object) -> random.Random:

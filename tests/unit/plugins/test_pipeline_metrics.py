@@ -12,6 +12,7 @@ import pytest
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.sdk.exceptions import AirflowException
 
+from tests.fakes.sports_api import GAME
 from tests.unit.plugins.conftest import sent
 
 
@@ -158,17 +159,6 @@ def test_weather_ingestion_counts_locations_landed_and_preferences_set_aside(sta
 
 
 # --- sports --------------------------------------------------------------------------------------
-
-GAME = {
-    "league": "nba",
-    "game_id": "1",
-    "game_date": "2026-01-05T19:00Z",
-    "home_team": "BOS",
-    "away_team": "NYK",
-    "home_score": "101",
-    "away_score": "99",
-    "completed": True,
-}
 
 
 def test_sports_validation_counts_records_in_and_valid_games_out(stats: mock.Mock) -> None:

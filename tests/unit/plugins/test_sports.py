@@ -43,15 +43,5 @@ def test_parse_and_split_match_what_the_source_holds(league: str) -> None:
     ],
 )
 def test_rejection_reasons(change: dict, reason: str) -> None:
-    good = {
-        "league": "nba",
-        "game_id": "1",
-        "game_date": "2026-01-05T19:00Z",
-        "home_team": "BOS",
-        "away_team": "NYK",
-        "home_score": "101",
-        "away_score": "99",
-        "completed": True,
-    }
-    assert validation.reason(good) is None
-    assert validation.reason({**good, **change}) == reason
+    assert validation.reason(sports_api.GAME) is None
+    assert validation.reason({**sports_api.GAME, **change}) == reason
