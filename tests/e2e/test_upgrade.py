@@ -90,6 +90,9 @@ def values(tag: str, *, new: bool) -> dict[str, Any]:
     if new:
         bootstrap["migrations"] = {"resources": SMALL}
         out["backup"] = {"resources": SMALL, "mongodb": {"enabled": False}}
+        # The exporter probes what this release runs (each probe reads its service's Secrets).
+        probes = dict.fromkeys(("kafka", "mongodb", "mlflow", "model-serving"), False)
+        out["metrics"] = {"exporter": {"services": probes}}
     else:
         airflow_values["migrateDatabaseJob"] = {"resources": SMALL}
     return out
