@@ -321,8 +321,12 @@ def test_airflow_metrics_go_to_our_statsd_exporter_from_every_component_and_work
     assert container["image"] == "airyard/metrics:0.1.0"
     assert container["args"][0] == "statsd_exporter"
     mappings = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "airyard-statsd")
-    names = {m["name"] for m in yaml.safe_load(mappings["data"]["mappings.yml"])["mappings"]}
-    assert {"airyard_pipeline_records_total", "airyard_freshness_age_seconds", "airflow_task_duration"} <= names
+    by_match = {m["match"]: m for m in yaml.safe_load(mappings["data"]["mappings.yml"])["mappings"]}
+    names = {m["name"] for m in by_match.values()}
+    assert {"airyard_pipeline_records_total", "airyard_freshness_age_seconds"} <= names
+    # Durations as histograms: their quantiles hold over any window and sum across pods.
+    for timer in ("airflow.task.duration", "airflow.dagrun.duration.*"):
+        assert by_match[timer]["observer_type"] == "histogram", by_match[timer]
     config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "airyard-config")
     pod = yaml.safe_load(config["data"]["pod_template_file.yaml"])
     env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
