@@ -154,33 +154,42 @@ metadata:
     {{- include "metrics.labels" . | nindent 4 }}
 {{- end -}}
 
-{{/* A Role and its RoleBinding for a part's ServiceAccount in a namespace: (dict "part" … "namespace" … "rules" …). */}}
+{{/*
+A Role and its RoleBinding for a part's ServiceAccount in a namespace, (dict "part" … "namespace" …
+"rules" …); without "namespace", a ClusterRole and its ClusterRoleBinding, named after the release's
+namespace too (cluster-wide names are shared by every release).
+*/}}
 {{- define "metrics.grant" -}}
-{{- $name := include "metrics.name" .part -}}
+{{- $kind := ternary "Role" "ClusterRole" (hasKey . "namespace") -}}
+{{- $name := ternary (include "metrics.name" .part) (include "metrics.clusterName" .part) (hasKey . "namespace") -}}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
+kind: {{ $kind }}
 metadata:
   name: {{ $name }}
-  namespace: {{ .namespace }}
+  {{- with .namespace }}
+  namespace: {{ . }}
+  {{- end }}
   labels:
     {{- include "metrics.labels" .part | nindent 4 }}
 rules: {{- toYaml .rules | nindent 2 }}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
+kind: {{ $kind }}Binding
 metadata:
   name: {{ $name }}
-  namespace: {{ .namespace }}
+  {{- with .namespace }}
+  namespace: {{ . }}
+  {{- end }}
   labels:
     {{- include "metrics.labels" .part | nindent 4 }}
 roleRef:
   apiGroup: rbac.authorization.k8s.io
-  kind: Role
+  kind: {{ $kind }}
   name: {{ $name }}
 subjects:
   - kind: ServiceAccount
-    name: {{ $name }}
+    name: {{ include "metrics.name" .part }}
     namespace: {{ .part.ctx.Release.Namespace }}
 {{- end -}}
 
