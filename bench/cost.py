@@ -5,8 +5,9 @@ built-in metrics stack), DAG parse times.
 is timed by hand, because it needs the cluster and every build cache deleted: `make down`,
 `docker rmi` of every image, `docker builder prune -af`, move ~/.cache/airyard away, then
 `time make up` in a clean clone. Its figure is recorded in COLD_RECORDED and says how it was taken.
-Idle: after BENCH_IDLE_SETTLE seconds (default 300) with no task or Spark pods and no restarted
-platform container, CPU over BENCH_IDLE_WINDOW seconds (default 60) and memory at its end.
+Idle: after BENCH_IDLE_SETTLE seconds (default 300) with no task or Spark pods (a stream's aside:
+it never ends, and is named in the result) and no restarted platform container, CPU over
+BENCH_IDLE_WINDOW seconds (default 60) and memory at its end.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import subprocess
 import time
 from datetime import UTC, datetime
 from typing import Any
+
+from airyard.spark.applications import SPEC_ANNOTATION
 
 from bench.cluster import (
     PLATFORM_NAMESPACE,
@@ -30,7 +33,10 @@ from bench.cluster import (
 )
 from bench.results import REPO, activity_line, now, save_part, table, target, targets_table
 from devkit import kube
+from devkit.airflow import TASKS_NAMESPACE
 
+#: The Spark operator's label of an application's driver and executor pods.
+SPARK_APP_LABEL = "sparkoperator.k8s.io/app-name"
 MIB = 2**20
 GIB = 2**30
 #: A cold `make up` deletes the cluster and every build cache, which a benchmark on a shared cluster
@@ -93,13 +99,21 @@ def image_sizes() -> dict[str, float]:
     return sizes
 
 
-def _busy_pods() -> list[str]:
-    """Task work in the tasks namespace: KubernetesExecutor workers, task pods, Spark pods."""
-    pods = kube.get("pods", namespace=f"{PLATFORM_NAMESPACE}-tasks")["items"]
+def _streams() -> set[str]:
+    """The long-running SparkApplications the pipelines keep (airyard.spark.applications.ensure):
+    a stream never ends, so its pods are part of the idle platform rather than task work."""
+    apps = kube.get("sparkapplications", namespace=TASKS_NAMESPACE)["items"]
+    return {a["metadata"]["name"] for a in apps if SPEC_ANNOTATION in a["metadata"].get("annotations", {})}
+
+
+def _busy_pods(streams: set[str]) -> list[str]:
+    """Task work in the tasks namespace: KubernetesExecutor workers, task pods, Spark pods that are
+    not a stream's."""
+    pods = kube.get("pods", namespace=TASKS_NAMESPACE)["items"]
     busy = []
     for p in pods:
         labels = p["metadata"].get("labels", {})
-        if p["status"].get("phase") not in {"Pending", "Running"}:
+        if p["status"].get("phase") not in {"Pending", "Running"} or labels.get(SPARK_APP_LABEL) in streams:
             continue
         if labels.get("kubernetes_executor") == "True" or "spark-role" in labels or "airflow_kpo_in_cluster" in labels:
             busy.append(p["metadata"]["name"])
@@ -119,18 +133,22 @@ def _newest_start() -> float:
 
 
 def settle(seconds: float, limit: float = 3600) -> dict[str, Any]:
-    """Wait until no task has run and no platform container started for `seconds`."""
+    """Wait until no task has run and no platform container started for `seconds`; the streams
+    running meanwhile are named in the result."""
     started = time.monotonic()
     quiet_since = time.monotonic()
     while True:
-        busy = _busy_pods()
+        streams = _streams()
+        busy = _busy_pods(streams)
         if busy:
             quiet_since = time.monotonic()
         quiet = min(time.monotonic() - quiet_since, _newest_start())
+        waited = round(time.monotonic() - started)
+        result: dict[str, Any] = {"settle_seconds": seconds, "waited_seconds": waited, "streams": sorted(streams)}
         if quiet >= seconds:
-            return {"settle_seconds": seconds, "waited_seconds": round(time.monotonic() - started)}
+            return result
         if time.monotonic() - started > limit:
-            return {"settle_seconds": seconds, "waited_seconds": round(time.monotonic() - started), "not_quiet": busy}
+            return {**result, "not_quiet": busy}
         print(
             f"    settling: quiet for {quiet:.0f}/{seconds:.0f} s{'; busy: ' + ', '.join(busy[:3]) if busy else ''}",
             flush=True,
@@ -267,6 +285,8 @@ def print_section(section: dict[str, Any]) -> None:
     rows.append(("node", "whole kind node", round(node["cpu_cores"] * 1000, 1), round(node["memory_gib"] * 1024, 1)))
     print(table("idle (working set memory, CPU over the window)", ("group", "component", "mCPU", "MiB"), rows))
     print(activity_line(section["idle"].get("activity")))
+    if streams := section["idle"].get("streams"):
+        print(f"streams running through the window (tasks namespace; in the kind node's figure): {', '.join(streams)}")
     files = section["parse_times"]["files"]
     print(
         table(
