@@ -1,7 +1,7 @@
 """platform_check: a Python task in a worker pod, then a task in a pod of a platform image.
 
 `sleep_seconds` keeps the Python task running for a while (the e2e tests restart components
-under a running DAG with it).
+under a running DAG with it); `pod_sleep_seconds` does the same for the pod task.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ with DAG(
     tags=["example", "platform"],
     # A check answers quickly: a task lost with its pod is tried again after 30 s, not 5 min.
     default_args={"owner": "airyard", "retries": 1, "retry_delay": pendulum.duration(seconds=30)},
-    params={"sleep_seconds": Param(0, type="integer", minimum=0, maximum=600)},
+    params={
+        "sleep_seconds": Param(0, type="integer", minimum=0, maximum=600),
+        "pod_sleep_seconds": Param(0, type="integer", minimum=0, maximum=600),
+    },
 ):
 
     @task
@@ -37,6 +40,9 @@ with DAG(
         task_id="task_in_pod",
         image_name="toolbox",
         cmds=["python3", "-c"],
-        arguments=["import json, socket; print(json.dumps({'pod': socket.gethostname()}))"],
+        arguments=[
+            "import json, socket, time; time.sleep({{ params.pod_sleep_seconds }});"
+            " print(json.dumps({'pod': socket.gethostname()}))"
+        ],
     )
     python_in_worker() >> pod

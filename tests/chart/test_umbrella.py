@@ -214,7 +214,14 @@ def test_worker_pod_template_is_ours(full: Path) -> None:
         "AIRFLOW__API_AUTH__JWT_SECRET",
         "AIRFLOW__CORE__FERNET_KEY",
     } & set(env)
-    assert not [e for e in container["env"] if "valueFrom" in e], "no Secret of the platform namespace"
+    # No Secret of the platform namespace: the only values read at start are the pod's own, which
+    # make it the owner of the pods its task starts (TaskPodOperator).
+    refs = {e["name"]: e["valueFrom"] for e in container["env"] if "valueFrom" in e}
+    assert refs == {
+        "AIRYARD_POD_NAME": {"fieldRef": {"fieldPath": "metadata.name"}},
+        "AIRYARD_POD_NAMESPACE": {"fieldRef": {"fieldPath": "metadata.namespace"}},
+        "AIRYARD_POD_UID": {"fieldRef": {"fieldPath": "metadata.uid"}},
+    }
     # No platform service's connection: a task gets those it declares (executor_config).
     assert container["envFrom"] == [
         {"configMapRef": {"name": "airyard-airflow-variables"}},

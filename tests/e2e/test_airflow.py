@@ -35,6 +35,14 @@ def _run_pods() -> list[str]:
     return kube.kubectl("get", "pods", "-n", TASKS_NAMESPACE, "-l", selector, "-o", "name").split()
 
 
+def _task_pods(phase: str) -> list[str]:
+    """The pods the run's tasks started (KubernetesPodOperator) in `phase`."""
+    selector = f"dag_id={DAG},kubernetes_pod_operator=True"
+    return kube.kubectl(
+        "get", "pods", "-n", TASKS_NAMESPACE, "-l", selector, "--field-selector", f"status.phase={phase}", "-o", "name"
+    ).split()  # fmt: skip
+
+
 def test_ui_answers_and_the_api_requires_the_generated_credentials() -> None:
     with kube.port_forward(f"service/{RELEASE}-api-server", NAMESPACE, 8080) as port:
         base = f"http://127.0.0.1:{port}"
@@ -57,6 +65,22 @@ def test_python_and_pod_tasks_succeed_and_logs_outlive_the_worker_pods() -> None
         kube.wait_until("the run's worker and task pods to be deleted", lambda: not _run_pods(), timeout=180)
         log = af.task_log(DAG, run_id, "task_in_pod")
         assert '{"pod": "task-in-pod-' in log, log[-2000:]
+
+
+def test_a_deleted_runs_task_pod_goes_with_its_worker() -> None:
+    """Deleting a running run (as the UI does) deletes its worker pod; the pod its task started
+    goes too, instead of holding its CPU request until someone deletes it by hand."""
+    with airflow.connect() as af:
+        run_id = af.trigger(DAG, {"pod_sleep_seconds": 600})
+        try:
+            kube.wait_until("the task's pod to run", lambda: bool(_task_pods("Running")), timeout=300)
+            (pod,) = _task_pods("Running")
+            path = f"/dags/{DAG}/dagRuns/{run_id}"
+            af.request("PATCH", path, json={"state": "failed"})
+            af.request("DELETE", path)
+        finally:
+            af.set_paused(DAG, True)
+        kube.wait_until(f"{pod} to be deleted", lambda: pod not in _run_pods(), timeout=180)
 
 
 def test_helm_upgrade_with_unchanged_values_restarts_no_pod() -> None:

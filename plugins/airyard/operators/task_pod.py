@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from kubernetes.client import models as k8s
 
 from airyard import cluster
 from airyard import services as platform_services
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 DEFAULT_RESOURCES = k8s.V1ResourceRequirements(
     requests={"cpu": "50m", "memory": "128Mi"},
@@ -24,12 +28,27 @@ RESTRICTED_CONTAINER = k8s.V1SecurityContext(
 )
 
 
+def worker_owner(namespace: str) -> k8s.V1OwnerReference | None:
+    """The KubernetesExecutor worker pod this task runs in, as the owner of a pod it starts in
+    `namespace`; None outside a worker pod (airflow.podTemplate sets AIRYARD_POD_*) or across
+    namespaces, where Kubernetes takes an owner for missing and deletes the pod at once."""
+    name, uid = os.environ.get("AIRYARD_POD_NAME"), os.environ.get("AIRYARD_POD_UID")
+    if not (name and uid) or os.environ.get("AIRYARD_POD_NAMESPACE") != namespace:
+        return None
+    return k8s.V1OwnerReference(api_version="v1", kind="Pod", name=name, uid=uid)
+
+
 class TaskPodOperator(KubernetesPodOperator):
     """A KubernetesPodOperator with the platform's defaults.
 
     The image is one of ours and is never pulled, the pod meets the restricted Pod Security
     Standard, has bounded resources, and is deleted when it finishes. It reaches exactly the
     platform services in `services` (airyard.services): their connections and client labels.
+
+    The pod is owned by the task's worker pod, so it goes when the worker goes. The executor
+    deletes the worker when its run is deleted or marked failed, and the provider does not delete
+    the pod then: it stayed, holding its CPU request, until the node had none left for new tasks.
+    A retry after a lost worker therefore starts a new pod instead of reattaching to the old one.
     """
 
     def __init__(
@@ -66,3 +85,9 @@ class TaskPodOperator(KubernetesPodOperator):
             xcom_sidecar_container_security_context=RESTRICTED_CONTAINER,
             **kwargs,
         )
+
+    def build_pod_request_obj(self, context: Context | None = None, *, dry_run: bool = False) -> k8s.V1Pod:
+        pod = super().build_pod_request_obj(context, dry_run=dry_run)
+        if owner := worker_owner(pod.metadata.namespace):
+            pod.metadata.owner_references = [*(pod.metadata.owner_references or []), owner]
+        return pod

@@ -29,3 +29,25 @@ def test_pod_uses_a_platform_image_never_pulled_and_restricted(monkeypatch) -> N
     assert [e.secret_ref.name for e in container.env_from] == ["airyard-airflow-conn-kafka-movies"]
     assert pod.metadata.name.startswith("extract-movies")
     assert op.startup_check_interval_seconds == 1
+
+
+def _pod(namespace: str):
+    op = TaskPodOperator(task_id="train", image_name="ml-tasks", cmds=["true"], namespace=namespace)
+    with mock.patch("airflow.providers.cncf.kubernetes.hooks.kubernetes.KubernetesHook.is_in_cluster", True):
+        return op.build_pod_request_obj(context=None)
+
+
+def test_pod_is_owned_by_the_worker_pod_it_was_started_from(monkeypatch) -> None:
+    monkeypatch.setenv("AIRYARD_POD_NAME", "ml-training-train-abc")
+    monkeypatch.setenv("AIRYARD_POD_NAMESPACE", "airyard-tasks")
+    monkeypatch.setenv("AIRYARD_POD_UID", "0f0e-uid")
+    (owner,) = _pod("airyard-tasks").metadata.owner_references
+    assert (owner.api_version, owner.kind, owner.name, owner.uid) == ("v1", "Pod", "ml-training-train-abc", "0f0e-uid")
+    # In another namespace the owner would be taken for missing and the pod deleted at once.
+    assert not _pod("elsewhere").metadata.owner_references
+
+
+def test_pod_has_no_owner_outside_a_worker_pod(monkeypatch) -> None:
+    for name in ("AIRYARD_POD_NAME", "AIRYARD_POD_NAMESPACE", "AIRYARD_POD_UID"):
+        monkeypatch.delenv(name, raising=False)
+    assert not _pod("airyard-tasks").metadata.owner_references
