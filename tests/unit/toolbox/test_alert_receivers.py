@@ -26,6 +26,7 @@ def test_both_channels_from_the_json_form_as_the_providers_read_them() -> None:
     config = _render({"AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(SMTP), "AIRFLOW_CONN_SLACK_WEBHOOK": json.dumps(SLACK)})
     assert config["route"]["receiver"] == "airyard"
     assert (config["route"]["group_wait"], config["route"]["repeat_interval"]) == ("30s", "4h")
+    assert config["route"]["group_by"] == ["alertname", "pipeline"]
     (receiver,) = config["receivers"]
     (email,) = receiver["email_configs"]
     assert email["to"] == "oncall@example.org, data@example.org"

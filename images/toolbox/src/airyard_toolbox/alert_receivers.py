@@ -135,7 +135,9 @@ def render(
     return {
         "route": {
             "receiver": RECEIVER,
-            "group_by": ["alertname"],
+            # One notification per rule and pipeline: a pipeline's breach does not wait for the
+            # group_interval of another pipeline's breach of the same rule, already firing.
+            "group_by": ["alertname", "pipeline"],
             "group_wait": group_wait,
             "group_interval": "5m",
             "repeat_interval": repeat_interval,
