@@ -219,7 +219,6 @@ def test_worker_pod_template_is_ours(full: Path) -> None:
     refs = {e["name"]: e["valueFrom"] for e in container["env"] if "valueFrom" in e}
     assert refs == {
         "AIRYARD_POD_NAME": {"fieldRef": {"fieldPath": "metadata.name"}},
-        "AIRYARD_POD_NAMESPACE": {"fieldRef": {"fieldPath": "metadata.namespace"}},
         "AIRYARD_POD_UID": {"fieldRef": {"fieldPath": "metadata.uid"}},
     }
     # No platform service's connection: a task gets those it declares (executor_config).

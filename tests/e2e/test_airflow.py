@@ -29,18 +29,12 @@ def _pods() -> dict[str, str]:
     }
 
 
-def _run_pods() -> list[str]:
-    """The run's worker and task pods, which run in the tasks namespace."""
-    selector = f"dag_id={DAG}"
-    return kube.kubectl("get", "pods", "-n", TASKS_NAMESPACE, "-l", selector, "-o", "name").split()
-
-
-def _task_pods(phase: str) -> list[str]:
-    """The pods the run's tasks started (KubernetesPodOperator) in `phase`."""
-    selector = f"dag_id={DAG},kubernetes_pod_operator=True"
-    return kube.kubectl(
-        "get", "pods", "-n", TASKS_NAMESPACE, "-l", selector, "--field-selector", f"status.phase={phase}", "-o", "name"
-    ).split()  # fmt: skip
+def _run_pods(*, started_by_tasks: bool = False, phase: str = "") -> list[str]:
+    """The run's worker and task pods, which run in the tasks namespace; with `started_by_tasks`,
+    only the pods its tasks started (KubernetesPodOperator); with `phase`, only those in it."""
+    selector = f"dag_id={DAG}" + (",kubernetes_pod_operator=True" if started_by_tasks else "")
+    phases = ["--field-selector", f"status.phase={phase}"] if phase else []
+    return kube.kubectl("get", "pods", "-n", TASKS_NAMESPACE, "-l", selector, *phases, "-o", "name").split()
 
 
 def test_ui_answers_and_the_api_requires_the_generated_credentials() -> None:
@@ -71,13 +65,13 @@ def test_a_deleted_runs_task_pod_goes_with_its_worker() -> None:
     """Deleting a running run (as the UI does) deletes its worker pod; the pod its task started
     goes too, instead of holding its CPU request until someone deletes it by hand."""
     with airflow.connect() as af:
-        run_id = af.trigger(DAG, {"pod_sleep_seconds": 600})
+        af.trigger(DAG, {"pod_sleep_seconds": 600})
         try:
-            kube.wait_until("the task's pod to run", lambda: bool(_task_pods("Running")), timeout=300)
-            (pod,) = _task_pods("Running")
-            path = f"/dags/{DAG}/dagRuns/{run_id}"
-            af.request("PATCH", path, json={"state": "failed"})
-            af.request("DELETE", path)
+            kube.wait_until(
+                "the task's pod to run", lambda: bool(_run_pods(started_by_tasks=True, phase="Running")), timeout=300
+            )
+            (pod,) = _run_pods(started_by_tasks=True, phase="Running")
+            af.drop_runs(DAG, run_type=None, watch=0)  # failed, then deleted, as from the UI
         finally:
             af.set_paused(DAG, True)
         kube.wait_until(f"{pod} to be deleted", lambda: pod not in _run_pods(), timeout=180)

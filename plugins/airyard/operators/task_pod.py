@@ -33,7 +33,7 @@ def worker_owner(namespace: str) -> k8s.V1OwnerReference | None:
     `namespace`; None outside a worker pod (airflow.podTemplate sets AIRYARD_POD_*) or across
     namespaces, where Kubernetes takes an owner for missing and deletes the pod at once."""
     name, uid = os.environ.get("AIRYARD_POD_NAME"), os.environ.get("AIRYARD_POD_UID")
-    if not (name and uid) or os.environ.get("AIRYARD_POD_NAMESPACE") != namespace:
+    if not (name and uid) or cluster.namespace() != namespace:
         return None
     return k8s.V1OwnerReference(api_version="v1", kind="Pod", name=name, uid=uid)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from unittest import mock
 
+from airyard import cluster
 from airyard.operators.task_pod import TaskPodOperator
 
 
@@ -39,8 +40,8 @@ def _pod(namespace: str):
 
 def test_pod_is_owned_by_the_worker_pod_it_was_started_from(monkeypatch) -> None:
     monkeypatch.setenv("AIRYARD_POD_NAME", "ml-training-train-abc")
-    monkeypatch.setenv("AIRYARD_POD_NAMESPACE", "airyard-tasks")
     monkeypatch.setenv("AIRYARD_POD_UID", "0f0e-uid")
+    monkeypatch.setattr(cluster, "namespace", lambda: "airyard-tasks")  # the worker's own
     (owner,) = _pod("airyard-tasks").metadata.owner_references
     assert (owner.api_version, owner.kind, owner.name, owner.uid) == ("v1", "Pod", "ml-training-train-abc", "0f0e-uid")
     # In another namespace the owner would be taken for missing and the pod deleted at once.
@@ -48,6 +49,7 @@ def test_pod_is_owned_by_the_worker_pod_it_was_started_from(monkeypatch) -> None
 
 
 def test_pod_has_no_owner_outside_a_worker_pod(monkeypatch) -> None:
-    for name in ("AIRYARD_POD_NAME", "AIRYARD_POD_NAMESPACE", "AIRYARD_POD_UID"):
+    for name in ("AIRYARD_POD_NAME", "AIRYARD_POD_UID"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(cluster, "namespace", lambda: "airyard-tasks")
     assert not _pod("airyard-tasks").metadata.owner_references
