@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from devkit import kube
 
@@ -17,6 +19,18 @@ RELEASE = "airyard"
 #: Where task code runs: worker pods, the pods tasks start, SparkApplications.
 TASKS_NAMESPACE = f"{NAMESPACE}-tasks"
 FINISHED = {"success", "failed"}
+#: The api-server closes an idle keep-alive connection; through `kubectl port-forward` the client
+#: learns it only when its next request on that connection gets no answer. Idempotent requests
+#: (not POST or PATCH) are sent again on a fresh connection.
+RECONNECT = Retry(total=3, connect=3, read=3, status=0, backoff_factor=0.5)
+
+
+def api_session(token: str = "") -> requests.Session:
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=RECONNECT))
+    if token:
+        session.headers["Authorization"] = f"Bearer {token}"
+    return session
 
 
 @dataclass
@@ -28,9 +42,7 @@ class Airflow:
     def login(cls, base_url: str, username: str, password: str) -> Airflow:
         resp = requests.post(f"{base_url}/auth/token", json={"username": username, "password": password}, timeout=30)
         resp.raise_for_status()
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
-        return cls(base_url, session)
+        return cls(base_url, api_session(resp.json()["access_token"]))
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         resp = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=60, **kwargs)
