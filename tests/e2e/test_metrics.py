@@ -87,8 +87,9 @@ def test_metrics_of_every_layer_arrive(store: str) -> None:
     print(f"\nscrape jobs: {sorted(jobs)}; pipelines reporting records: {sorted(pipelines)}")
 
 
-#: A pipeline of this run's own: Alertmanager sends an alert it already sent, with the same labels,
-#: again only after repeat_interval (4 h), and a cluster may have run this test before.
+#: A pipeline of this run's own. The alert an earlier run of this test sent resolved after the test
+#: had put back a Secret without channels, so no resolve was recorded; until repeat_interval (4 h),
+#: Alertmanager would take the same alert, with the same labels, as already sent.
 PIPELINE = f"e2e_alerts_{uuid.uuid4().hex[:8]}"
 STALE = f"airflow.airyard.freshness.{{which}}.{PIPELINE}.bronze:{{value}}|g"
 
