@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from devkit import airflow, kube
-from tests.e2e.test_upgrade import values
+from tests.e2e.test_upgrade import upgrade
 
 RELEASE = "lake"
 
@@ -27,10 +27,7 @@ def lake(namespace: str) -> Iterator[str]:
 def test_the_platform_installs_and_runs_a_dag_under_another_release_name(lake: str) -> None:
     """Installed as `lake` in another namespace, the platform comes up and runs a DAG whose task
     runs in its own tasks namespace."""
-    kube.helm(
-        "upgrade", "--install", RELEASE, str(kube.REPO / "charts" / "airyard"), "-n", lake, "--timeout", "20m",
-        "--wait", *kube._values_args(values("0.1.0", new=True)), timeout=1500,
-    )  # fmt: skip
+    upgrade(kube.REPO / "charts" / "airyard", lake, "0.1.0", new=True, release=RELEASE)
     for kind, name in (
         ("statefulset", "lake-postgresql"),
         ("deployment", "lake-scheduler"),

@@ -98,11 +98,11 @@ def values(tag: str, *, new: bool) -> dict[str, Any]:
     return out
 
 
-def upgrade(chart: Path, namespace: str, tag: str, *, new: bool) -> None:
+def upgrade(chart: Path, namespace: str, tag: str, *, new: bool, release: str = RELEASE) -> None:
     """Plain `helm upgrade --install`, no step before or after it. It waits for the Jobs too: the
-    admin user the drill logs in as is made by one, which may still run when the api-server is ready."""
+    admin user the tests log in as is made by one, which may still run when the api-server is ready."""
     kube.helm(
-        "upgrade", "--install", RELEASE, str(chart), "-n", namespace, "--timeout", "20m", "--wait", "--wait-for-jobs",
+        "upgrade", "--install", release, str(chart), "-n", namespace, "--timeout", "20m", "--wait", "--wait-for-jobs",
         *kube._values_args(values(tag, new=new)), timeout=1500,
     )  # fmt: skip
 
